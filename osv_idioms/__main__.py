@@ -1,0 +1,64 @@
+"""The command line: ``python -m osv_idioms tour`` walks the talk; ``--version`` says which."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from . import __version__
+from ._talk import SLIDES
+from ._tour import run_tour, show_slide_list
+
+__all__ = ("main",)
+
+
+def _slide_number(text: str) -> int:
+    """Parse ``--slide``: an int naming one of the talk's slides."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a slide number, got {text!r}") from None
+    if not 1 <= number <= len(SLIDES):
+        raise argparse.ArgumentTypeError(f"slides are numbered 1 to {len(SLIDES)}, got {number}")
+    return number
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m osv_idioms",
+        description="The C++ idioms of 'Lessons learned from OSv', in Python.",
+    )
+    parser.add_argument("--version", action="version", version=f"osv_idioms {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    tour = commands.add_parser("tour", help="walk the talk slide by slide")
+    tour.add_argument("--list", action="store_true", help="print slide numbers and titles")
+    tour.add_argument("--slide", type=_slide_number, metavar="N", help="show only slide N")
+    tour.add_argument("--no-color", action="store_true", help="never colour the output")
+    return parser
+
+
+def _wants_color(no_color: bool) -> bool:
+    """Colour only a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def _tour_command(args: argparse.Namespace) -> int:
+    if args.list:
+        show_slide_list(sys.stdout)
+        return 0
+    return run_tour(sys.stdout, only=args.slide, color=_wants_color(args.no_color))
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"tour": _tour_command}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    args = _build_parser().parse_args(argv)
+    return _COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The command line: ``--version``, ``tour`` and argparse's exit status 2 on misuse."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from osv_idioms import __version__
+from osv_idioms.__main__ import main
+from osv_idioms._talk import SLIDES
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "osv_idioms", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+class TestVersion:
+    def test_prints_the_package_version(self) -> None:
+        """``--version`` prints the name and version and exits 0."""
+        done = run_cli("--version")
+        assert done.returncode == 0
+        assert done.stdout == f"osv_idioms {__version__}\n"
+
+
+class TestMisuse:
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            ((), "the following arguments are required: COMMAND"),
+            (("bogus",), "argument COMMAND: invalid choice: 'bogus'"),
+            (("tour", "--frobnicate"), "unrecognized arguments: --frobnicate"),
+            (("tour", "--slide", "0"), "argument --slide: slides are numbered 1 to 30, got 0"),
+            (("tour", "--slide", "31"), "argument --slide: slides are numbered 1 to 30, got 31"),
+            (("tour", "--slide", "x"), "argument --slide: expected a slide number, got 'x'"),
+        ],
+    )
+    def test_exits_2_with_usage(self, args: tuple[str, ...], message: str) -> None:
+        """Bad commands and options print usage and the reason, and exit 2."""
+        done = run_cli(*args)
+        assert done.returncode == 2
+        assert done.stderr.startswith("usage: python -m osv_idioms")
+        assert message in done.stderr
+        assert done.stdout == ""
+
+
+class TestTour:
+    def test_list_prints_every_slide_in_order(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """``tour --list`` prints one numbered line per slide."""
+        assert main(["tour", "--list"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines == [f"{s.number:>2}  {s.title}" for s in SLIDES]
+
+    def test_walks_every_title_in_order(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """The whole tour shows each slide's heading, in the order of the talk."""
+        assert main(["tour", "--no-color"]) == 0
+        out = capsys.readouterr().out
+        positions = [out.index(f"[{s.number}/{len(SLIDES)}] {s.title}\n") for s in SLIDES]
+        assert positions == sorted(positions)
+        assert "\x1b[" not in out
+
+    def test_one_slide_shows_its_cpp(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """``--slide 20`` shows only the scoped-locking slide, with its C++."""
+        assert main(["tour", "--slide", "20", "--no-color"]) == 0
+        out = capsys.readouterr().out
+        assert "[20/30] Scoped locking" in out
+        assert "WITH_LOCK(p->lock) {" in out
+        assert "[21/30]" not in out
+        assert "[19/30]" not in out
+
+    def test_text_slides_show_their_remark(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A slide without code says what Python has to say about it."""
+        assert main(["tour", "--slide", "19", "--no-color"]) == 0
+        assert "decorators, context managers, descriptors" in capsys.readouterr().out
+
+    def test_runs_from_the_command_line_without_input(self) -> None:
+        """The tour exits 0 with stdin closed, so it never waits for a person."""
+        done = subprocess.run(
+            [sys.executable, "-m", "osv_idioms", "tour"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "[30/30] Resources" in done.stdout

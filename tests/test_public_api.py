@@ -1,0 +1,87 @@
+"""The public surface: each module's ``__all__`` and the top-level re-exports."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from types import ModuleType
+
+import pytest
+
+import osv_idioms
+
+
+def _public_modules() -> list[ModuleType]:
+    names = [
+        m.name for m in pkgutil.iter_modules(osv_idioms.__path__) if not m.name.startswith("_")
+    ]
+    return [importlib.import_module(f"osv_idioms.{name}") for name in sorted(names)]
+
+
+def _defined_here(module: ModuleType) -> set[str]:
+    """Public classes and functions whose home is ``module`` (not imported into it)."""
+    return {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and value.__module__ == module.__name__
+    }
+
+
+PUBLIC_MODULES = _public_modules()
+
+
+def test_every_idiom_module_is_found() -> None:
+    """The walk over the package finds the modules the docs promise."""
+    assert {"errors"} <= {m.__name__.rpartition(".")[2] for m in PUBLIC_MODULES}
+
+
+@pytest.mark.parametrize("module", PUBLIC_MODULES, ids=lambda m: m.__name__)
+class TestModuleSurface:
+    def test_all_is_a_tuple(self, module: ModuleType) -> None:
+        """``__all__`` is a tuple, so nobody appends to it at run time."""
+        assert isinstance(module.__all__, tuple)
+
+    def test_all_matches_what_the_module_defines(self, module: ModuleType) -> None:
+        """Every class and function defined in the module is listed, and nothing else."""
+        listed = set(module.__all__)
+        assert len(listed) == len(module.__all__), "duplicate names in __all__"
+        assert _defined_here(module) <= listed
+        assert all(hasattr(module, name) for name in listed)
+
+    def test_every_public_name_has_a_docstring(self, module: ModuleType) -> None:
+        """Each public callable or class says what it is for."""
+        undocumented = [
+            name
+            for name in module.__all__
+            if (inspect.isclass(getattr(module, name)) or callable(getattr(module, name)))
+            and not inspect.getdoc(getattr(module, name))
+        ]
+        assert undocumented == []
+
+    def test_classes_are_re_exported_at_the_top(self, module: ModuleType) -> None:
+        """Types live at ``osv_idioms.X`` as well; verbs stay in their module."""
+        for name in module.__all__:
+            value = getattr(module, name)
+            if inspect.isclass(value):
+                assert getattr(osv_idioms, name, None) is value, name
+                assert name in osv_idioms.__all__
+
+
+def test_top_level_all_resolves_to_module_objects() -> None:
+    """Each top-level name is the very object its module exports."""
+    assert isinstance(osv_idioms.__all__, tuple)
+    homes = {name: getattr(m, name) for m in PUBLIC_MODULES for name in m.__all__}
+    for name in osv_idioms.__all__:
+        if name == "__version__":
+            continue
+        assert getattr(osv_idioms, name) is homes[name], name
+
+
+def test_version_is_a_release_string() -> None:
+    """``__version__`` is a plain dotted release string."""
+    parts = osv_idioms.__version__.split(".")
+    assert len(parts) == 3
+    assert all(part.isdigit() for part in parts)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from . import __version__
+from ._perf import Program, UsageError, add_perf_parser, perf_command, split_program
 from ._talk import SLIDES
 from ._tour import run_tour, show_slide_list
 
@@ -36,6 +37,7 @@ def _build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--list", action="store_true", help="print slide numbers and titles")
     tour.add_argument("--slide", type=_slide_number, metavar="N", help="show only slide N")
     tour.add_argument("--no-color", action="store_true", help="never colour the output")
+    add_perf_parser(commands)
     return parser
 
 
@@ -51,13 +53,26 @@ def _tour_command(args: argparse.Namespace) -> int:
     return run_tour(sys.stdout, only=args.slide, color=_wants_color(args.no_color))
 
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"tour": _tour_command}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    args = _build_parser().parse_args(argv)
-    return _COMMANDS[args.command](args)
+    parser = _build_parser()
+    options, program = _split_off_program(parser, sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(options)
+    if args.command == "perf":
+        return perf_command(args, program)
+    if program is not None:
+        parser.error("only perf stat and perf record run a program after '--'")
+    return _tour_command(args)
+
+
+def _split_off_program(
+    parser: argparse.ArgumentParser, argv: Sequence[str]
+) -> tuple[list[str], Program | None]:
+    """Take ``-- (script.py | -m module) [args]`` off the end, before argparse sees it."""
+    try:
+        return split_program(argv)
+    except UsageError as exc:
+        parser.error(str(exc))
 
 
 if __name__ == "__main__":

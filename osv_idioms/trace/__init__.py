@@ -1,0 +1,95 @@
+"""Static tracepoints, counters and a trace ring: OSv's ``TRACEPOINT`` and ``perf`` in Python.
+
+Slide "Performance and tracing": ``TRACEPOINT(trace_mutex_lock, "%p", mutex *);``
+declared once, called in ``mutex::lock()``, counted by ``perf stat``. Here a
+tracepoint is declared by decorating a typed stub; off, a call costs what an
+empty function call costs, because the function's body *is* empty until
+something is switched on.
+
+>>> from osv_idioms.trace import tracepoint, count
+>>> @tracepoint("{m!r}")
+... def trace_doc_mutex_lock(m: object) -> None: ...
+>>> with count("doc_mutex_lock") as c:
+...     for _ in range(3):
+...         trace_doc_mutex_lock("lock")
+>>> c["doc_mutex_lock"]
+3
+
+Switching on: ``enable(pattern)`` records into a bounded ring (``events()``,
+``write_chrome_trace()``, ``summary()``), ``count(...)`` counts,
+``add_probe(pattern, fn)`` calls a sink of your own. The environment variable
+``OSV_TRACE="mutex_*,sched_*"`` enables those patterns at import.
+"""
+
+from __future__ import annotations
+
+from ._export import (
+    DurationStats,
+    TraceSummary,
+    chrome_trace,
+    start_of,
+    summarize,
+    summary,
+    write_chrome_trace,
+)
+from ._points import (
+    DEFAULT_BUFFER_SIZE,
+    Counters,
+    Probe,
+    ProbeHandle,
+    TraceEvent,
+    TracepointInfo,
+    TraceSnapshot,
+    add_probe,
+    buffer_size,
+    clear,
+    count,
+    declare_tracepoint,
+    disable,
+    enable,
+    enable_from_environment,
+    events,
+    set_buffer_size,
+    snapshot,
+    tracepoint,
+    tracepoints,
+)
+from ._stat import HEADER_EVERY, Column, PerfStat, format_header, format_row, stat
+
+__all__ = (
+    "DEFAULT_BUFFER_SIZE",
+    "HEADER_EVERY",
+    "Column",
+    "Counters",
+    "DurationStats",
+    "PerfStat",
+    "Probe",
+    "ProbeHandle",
+    "TraceEvent",
+    "TraceSnapshot",
+    "TraceSummary",
+    "TracepointInfo",
+    "add_probe",
+    "buffer_size",
+    "chrome_trace",
+    "clear",
+    "count",
+    "declare_tracepoint",
+    "disable",
+    "enable",
+    "enable_from_environment",
+    "events",
+    "format_header",
+    "format_row",
+    "set_buffer_size",
+    "snapshot",
+    "start_of",
+    "stat",
+    "summarize",
+    "summary",
+    "tracepoint",
+    "tracepoints",
+    "write_chrome_trace",
+)
+
+enable_from_environment()

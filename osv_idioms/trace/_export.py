@@ -1,0 +1,234 @@
+"""Looking at a trace: Chrome Trace Event JSON, and the summary ``perf report`` prints.
+
+As OSv's ``scripts/trace.py`` does, timed pairs are matched per thread: a
+``foo_ret`` or ``foo_err`` closes the latest open ``foo``, and
+``mutex_lock_wake`` closes ``mutex_lock_wait``. The summary is computed from
+the Chrome document itself, so ``summary()`` in a program and ``perf report``
+on the file it wrote always agree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast, final
+
+from ._points import TraceEvent, TraceSnapshot, snapshot
+
+_PAIRED_ENDS = {"mutex_lock_wake": "mutex_lock_wait"}
+_END_SUFFIXES = ("_ret", "_err")
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+ChromeDocument = dict[str, Any]
+
+
+def start_of(name: str) -> str | None:
+    """The tracepoint a hit of ``name`` closes, if ``name`` ends a timed pair.
+
+    >>> start_of("read_ret"), start_of("mutex_lock_wake"), start_of("read")
+    ('read', 'mutex_lock_wait', None)
+    """
+    if name in _PAIRED_ENDS:
+        return _PAIRED_ENDS[name]
+    for suffix in _END_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name.removesuffix(suffix)
+    return None
+
+
+def _json_value(value: object) -> object:
+    return value if isinstance(value, _JSON_SCALARS) else repr(value)
+
+
+def chrome_trace(events: Sequence[TraceEvent], *, pid: int | None = None) -> ChromeDocument:
+    """Build a Chrome Trace Event document (Perfetto and chrome://tracing load it).
+
+    Every hit is an instant event with its arguments; timed pairs also become
+    duration slices; each thread gets a ``thread_name`` metadata record.
+    Timestamps are microseconds from the first event.
+    """
+    process = os.getpid() if pid is None else pid
+    origin = events[0].ns if events else 0
+    trace: list[dict[str, Any]] = []
+    names: dict[int, str] = {}
+    open_starts: defaultdict[tuple[int, str], list[TraceEvent]] = defaultdict(list)
+    for event in events:
+        tid = event.native_thread_id
+        names.setdefault(tid, event.thread_name)
+        args = {key: _json_value(value) for key, value in event.args.items()}
+        args["message"] = event.message
+        trace.append(
+            {
+                "name": event.name,
+                "cat": "tracepoint",
+                "ph": "i",
+                "s": "t",
+                "ts": (event.ns - origin) / 1000,
+                "pid": process,
+                "tid": tid,
+                "args": args,
+            }
+        )
+        start_name = start_of(event.name)
+        if start_name is not None and open_starts[(tid, start_name)]:
+            start = open_starts[(tid, start_name)].pop()
+            trace.append(
+                {
+                    "name": start_name,
+                    "cat": "duration",
+                    "ph": "X",
+                    "ts": (start.ns - origin) / 1000,
+                    "dur": (event.ns - start.ns) / 1000,
+                    "pid": process,
+                    "tid": tid,
+                    "args": {"end": event.name},
+                }
+            )
+        else:
+            open_starts[(tid, event.name)].append(event)
+    metadata = [
+        {"name": "thread_name", "ph": "M", "pid": process, "tid": tid, "args": {"name": name}}
+        for tid, name in names.items()
+    ]
+    return {"traceEvents": metadata + trace, "displayTimeUnit": "ns"}
+
+
+def write_chrome_trace(path: str | os.PathLike[str], trace: TraceSnapshot | None = None) -> int:
+    """Write the recorded events (or ``trace``) as Chrome Trace Event JSON; return the count.
+
+    >>> import json, tempfile, pathlib
+    >>> from osv_idioms.trace import clear
+    >>> clear()
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "trace.json"
+    >>> write_chrome_trace(out)
+    0
+    >>> json.loads(out.read_text())["traceEvents"]
+    []
+    """
+    taken = snapshot() if trace is None else trace
+    document = chrome_trace(taken.events)
+    document["otherData"] = {"overwritten": taken.overwritten}
+    Path(path).write_text(json.dumps(document), encoding="utf-8")
+    return len(taken.events)
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class DurationStats:
+    """Durations of one timed pair, in nanoseconds."""
+
+    count: int
+    mean_ns: float
+    p50_ns: int
+    p99_ns: int
+    max_ns: int
+
+    @classmethod
+    def of(cls, durations: Sequence[int]) -> DurationStats:
+        """Summarise a non-empty sequence of durations (nearest-rank percentiles)."""
+        ordered = sorted(durations)
+        return cls(
+            count=len(ordered),
+            mean_ns=sum(ordered) / len(ordered),
+            p50_ns=_percentile(ordered, 50),
+            p99_ns=_percentile(ordered, 99),
+            max_ns=ordered[-1],
+        )
+
+
+def _percentile(ordered: Sequence[int], percent: int) -> int:
+    rank = max(1, math.ceil(percent / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class TraceSummary:
+    """Hits per tracepoint and, for timed pairs, their durations; ``str()`` is a table."""
+
+    counts: Mapping[str, int]
+    durations: Mapping[str, DurationStats]
+    overwritten: int = 0
+
+    def __str__(self) -> str:
+        lines = [f"{'tracepoint':<32} {'count':>10}"]
+        lines += [f"{name:<32} {n:>10}" for name, n in sorted(self.counts.items())]
+        if self.durations:
+            lines += [
+                "",
+                f"{'timed pair':<32} {'count':>8} {'mean':>10} {'p50':>10} {'p99':>10} {'max':>10}",
+            ]
+            lines += [
+                f"{name:<32} {s.count:>8} {_ns(s.mean_ns):>10} {_ns(s.p50_ns):>10} "
+                f"{_ns(s.p99_ns):>10} {_ns(s.max_ns):>10}"
+                for name, s in sorted(self.durations.items())
+            ]
+        if self.overwritten:
+            lines += [
+                "",
+                f"{self.overwritten} older records were overwritten (a bigger buffer keeps them)",
+            ]
+        return "\n".join(lines)
+
+
+def _ns(value: float) -> str:
+    """A duration in the unit that keeps it short: ns, us, ms or s."""
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.1f}{unit}"
+    return f"{value:.0f}ns"
+
+
+def summarize(document: object) -> TraceSummary:
+    """Summarise a Chrome Trace Event document (parsed JSON) written by ``write_chrome_trace``.
+
+    Raises:
+        ValueError: the document is not a trace of this shape.
+    """
+    if not isinstance(document, dict):
+        raise ValueError("the top level is not a JSON object")  # noqa: TRY004 - bad content
+    fields = cast("dict[str, object]", document)
+    records = fields.get("traceEvents")
+    if not isinstance(records, list):
+        raise ValueError("no 'traceEvents' list: not a Chrome trace")  # noqa: TRY004
+    counts: Counter[str] = Counter()
+    durations: defaultdict[str, list[int]] = defaultdict(list)
+    for record in _records(cast("list[object]", records)):
+        if record.get("ph") == "i":
+            counts[str(record["name"])] += 1
+        elif record.get("ph") == "X":
+            durations[str(record["name"])].append(round(float(record["dur"]) * 1000))
+    other = fields.get("otherData")
+    extra = cast("dict[str, object]", other) if isinstance(other, dict) else {}
+    overwritten = extra.get("overwritten", 0)
+    return TraceSummary(
+        dict(counts),
+        {name: DurationStats.of(values) for name, values in durations.items()},
+        overwritten if isinstance(overwritten, int) else 0,
+    )
+
+
+def _records(records: Iterable[object]) -> Iterable[dict[str, Any]]:
+    for record in records:
+        if not isinstance(record, dict) or "name" not in record:
+            raise ValueError(f"trace record {record!r} has no name")
+        yield record  # pyright: ignore[reportUnknownVariableType]
+
+
+def summary(trace: TraceSnapshot | None = None) -> TraceSummary:
+    """Count per tracepoint and duration statistics of timed pairs, for what was recorded.
+
+    >>> from osv_idioms.trace import clear
+    >>> clear()
+    >>> summary().counts
+    {}
+    """
+    taken = snapshot() if trace is None else trace
+    document = chrome_trace(taken.events)
+    document["otherData"] = {"overwritten": taken.overwritten}
+    return summarize(document)

@@ -1,0 +1,214 @@
+"""``perf stat`` as a context manager: a row of per-interval counts while a block runs.
+
+OSv's ``perf stat mutex_lock mutex_lock_wait sched_switch`` prints one
+right-aligned column per tracepoint and one row per second of the hits in that
+second. ``stat()`` does the same for the block it wraps, from a sampler thread
+that only reads counters, so the traced threads never wait for it.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self, TextIO, final
+
+from ._points import Counters, count
+
+HEADER_EVERY = 25
+"""The header is printed again before every 25th row, as OSv's perf stat does."""
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of the table: the tag in its header and the name or pattern it counts."""
+
+    tag: str
+    spec: str
+
+    @property
+    def width(self) -> int:
+        """``max(8, len(tag) + 2)``: room for the tag with two spaces before it."""
+        return max(8, len(self.tag) + 2)
+
+    @classmethod
+    def parse(cls, text: str) -> Column:
+        """Read ``TAG=PATTERN``, or ``PATTERN`` alone (its own tag).
+
+        >>> Column.parse("waits=mutex_lock_wait"), Column.parse("mutex_*")
+        (Column(tag='waits', spec='mutex_lock_wait'), Column(tag='mutex_*', spec='mutex_*'))
+        """
+        tag, sep, spec = text.partition("=")
+        if not sep:
+            tag, spec = text, text
+        if not tag or not spec:
+            raise ValueError(f"bad column {text!r}: expected TRACEPOINT or TAG=TRACEPOINT")
+        return cls(tag, spec)
+
+
+def format_header(columns: Sequence[Column]) -> str:
+    """The tags, each right-aligned in its column.
+
+    >>> format_header([Column.parse("mutex_lock"), Column.parse("sched_switch")])
+    '  mutex_lock  sched_switch'
+    """
+    return "".join(f"{c.tag:>{c.width}}" for c in columns)
+
+
+def format_row(columns: Sequence[Column], values: Sequence[int]) -> str:
+    """One row of counts, each right-aligned under its tag.
+
+    >>> format_row([Column.parse("mutex_lock"), Column.parse("x")], [885, 0])
+    '         885       0'
+    """
+    return "".join(f"{v:>{c.width}}" for c, v in zip(columns, values, strict=True))
+
+
+@final
+class PerfStat:
+    """A running ``perf stat``: made by ``stat()``, read ``counters`` or ``rows`` at any time."""
+
+    __slots__ = (
+        "_last",
+        "_rows_done",
+        "_sampler",
+        "_started",
+        "_stop",
+        "_write_lock",
+        "columns",
+        "counters",
+        "csv",
+        "interval",
+        "max_rows",
+        "out",
+    )
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        interval: float,
+        rows: int | None,
+        csv: bool,
+        out: TextIO,
+    ) -> None:
+        if not interval > 0:
+            raise ValueError(f"the interval must be positive, got {interval!r}")
+        if rows is not None and rows < 1:
+            raise ValueError(f"the row count must be at least 1, got {rows!r}")
+        if not columns:
+            raise TypeError("stat() needs at least one tracepoint name or pattern")
+        self.columns: tuple[Column, ...] = tuple(columns)
+        self.interval: float = interval
+        self.max_rows: int | None = rows
+        self.csv: bool = csv
+        self.out: TextIO = out
+        self.counters: Counters = count(*(c.spec for c in self.columns))
+        self._last = [0] * len(self.columns)
+        self._rows_done = 0
+        self._write_lock = threading.Lock()  # the sampler and the final row both print
+        self._stop = threading.Event()
+        self._started = time.monotonic()
+        self._sampler = threading.Thread(target=self._sample, name="perf-stat", daemon=True)
+        self._sampler.start()
+
+    @property
+    def rows(self) -> int:
+        """How many rows have been printed."""
+        return self._rows_done
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval) and self._wants_row():
+            self.print_row()
+
+    def _wants_row(self) -> bool:
+        return self.max_rows is None or self._rows_done < self.max_rows
+
+    def print_row(self) -> None:
+        """Print the hits since the previous row (the header first, when it is due)."""
+        with self._write_lock:
+            now = [self.counters[c.spec] for c in self.columns]
+            deltas = [n - before for n, before in zip(now, self._last, strict=True)]
+            self._last = now
+            if self.csv:
+                if self._rows_done == 0:
+                    self.out.write(",".join(["interval", *(c.tag for c in self.columns)]) + "\n")
+                self.out.write(",".join(map(str, [self._rows_done + 1, *deltas])) + "\n")
+            else:
+                if self._rows_done % HEADER_EVERY == 0:
+                    self.out.write(format_header(self.columns) + "\n")
+                self.out.write(format_row(self.columns, deltas) + "\n")
+            self.out.flush()
+            self._rows_done += 1
+
+    def close(self) -> None:
+        """Stop sampling, print the last partial interval, the totals, and what never matched."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._sampler.join(timeout=self.interval + 5.0)
+        if self._wants_row():
+            self.print_row()
+        self.counters.close()
+        totals = [self.counters[c.spec] for c in self.columns]
+        seconds = time.monotonic() - self._started
+        if self.csv:
+            self.out.write(",".join(map(str, ["total", *totals])) + "\n")
+        else:
+            self.out.write("-" * sum(c.width for c in self.columns) + "\n")
+            self.out.write(format_row(self.columns, totals) + f"  total in {seconds:.2f} s\n")
+        unmatched = self.counters.unmatched()
+        if unmatched:
+            self.out.write(f"never matched a declared tracepoint: {', '.join(unmatched)}\n")
+        self.out.flush()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def stat(
+    *columns: str,
+    interval: float = 1.0,
+    rows: int | None = None,
+    csv: bool = False,
+    out: TextIO | None = None,
+) -> PerfStat:
+    r"""Print a row of per-interval hit counts while the ``with`` block runs (OSv's ``perf stat``).
+
+    Each column is ``TRACEPOINT`` or ``TAG=TRACEPOINT`` (a name or a shell
+    wildcard). Rows go to ``out`` (default: stderr) every ``interval`` seconds,
+    at most ``rows`` of them; on exit, the last partial interval, a totals
+    line, and the names that never matched a declared tracepoint.
+
+    >>> import io
+    >>> from osv_idioms.trace import tracepoint
+    >>> @tracepoint()
+    ... def trace_doc_tick() -> None: ...
+    >>> table = io.StringIO()
+    >>> with stat("doc_tick", "idle=doc_idle", interval=60, out=table):
+    ...     for _ in range(885):
+    ...         trace_doc_tick()
+    >>> print("\n".join(table.getvalue().splitlines()[:3]))
+      doc_tick    idle
+           885       0
+    ------------------
+    """
+    return PerfStat(
+        [Column.parse(text) for text in columns],
+        interval=interval,
+        rows=rows,
+        csv=csv,
+        out=sys.stderr if out is None else out,
+    )

@@ -1,0 +1,673 @@
+"""osv_idioms.trace: declaring, enabling, counting, recording and probing tracepoints."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from osv_idioms import trace
+from osv_idioms.errors import ProbeFailedWarning, TracepointError
+from osv_idioms.trace import (
+    TraceEvent,
+    TraceSnapshot,
+    count,
+    declare_tracepoint,
+    disable,
+    enable,
+    events,
+    tracepoint,
+    tracepoints,
+)
+
+Unique = Callable[[str], str]
+HERE = Path(__file__).resolve()
+
+
+def info(name: str) -> trace.TracepointInfo:
+    (found,) = tracepoints(name)
+    return found
+
+
+def declare_one(name: str, fmt: str = "{m!r}") -> Callable[[object], None]:
+    """Declare a one-parameter tracepoint named ``name`` through the decorator."""
+
+    @tracepoint(fmt, name=name)
+    def trace_point(m: object) -> None: ...
+
+    return trace_point
+
+
+class TestDeclaration:
+    def test_name_is_the_function_name_without_trace_prefix(self) -> None:
+        """``trace_foo`` declares the tracepoint ``foo``, as OSv's TRACEPOINT does."""
+
+        @tracepoint("{m!r}")
+        def trace_decl_prefix_probe(m: object) -> None: ...
+
+        assert info("decl_prefix_probe").parameters == ("m",)
+        assert trace_decl_prefix_probe.__name__ == "trace_decl_prefix_probe"
+
+    def test_name_keyword_overrides(self, unique: Unique) -> None:
+        """``name=`` gives the tracepoint a name of the caller's choice."""
+        name = unique("override")
+        declare_one(name)
+        assert info(name).format == "{m!r}"
+
+    def test_signature_name_and_annotations_are_the_stubs(self, unique: Unique) -> None:
+        """``inspect.signature`` and the function's names read as the stub's."""
+
+        @tracepoint("{a} {b} {c}", name=unique("sig"))
+        def trace_sig(a: int, /, b: str = "x", *, c: float = 1.5) -> None:
+            """Traced when a, b and c happen."""
+
+        def same_stub(a: int, /, b: str = "x", *, c: float = 1.5) -> None: ...
+
+        assert inspect.signature(trace_sig) == inspect.signature(same_stub)
+        assert str(inspect.signature(trace_sig)).startswith("(a: 'int', /, b: 'str' = 'x', *, c:")
+        assert trace_sig.__name__ == "trace_sig"
+        assert trace_sig.__qualname__.endswith("trace_sig")
+        assert trace_sig.__doc__ == "Traced when a, b and c happen."
+        assert trace_sig.__module__ == __name__
+
+    def test_called_exactly_like_the_stub(self, unique: Unique) -> None:
+        """Defaults, positional-only and keyword-only parameters behave as declared."""
+        name = unique("call")
+
+        @tracepoint("{a} {b} {c}", name=name)
+        def trace_call(a: int, /, b: str = "x", *, c: float = 1.5) -> None: ...
+
+        enable(name)
+        trace_call(1)
+        trace_call(2, "y", c=2.5)
+        with pytest.raises(TypeError, match=r"trace_call\(\) got some positional-only"):
+            trace_call(a=3)  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match=r"takes from 1 to 2 positional arguments"):
+            trace_call(1, "y", 2.5)  # type: ignore[call-arg]
+        recorded = [(e.args, e.message) for e in events() if e.name == name]
+        assert recorded == [
+            ({"a": 1, "b": "x", "c": 1.5}, "1 x 1.5"),
+            ({"a": 2, "b": "y", "c": 2.5}, "2 y 2.5"),
+        ]
+
+    def test_code_points_at_the_stub_for_tracebacks(self, unique: Unique) -> None:
+        """A traceback through a tracepoint shows the stub's name, file and line."""
+
+        @tracepoint("", name=unique("tb"))
+        def trace_tb(m: object) -> None: ...
+
+        line = inspect.getsourcelines(trace_tb)[1]
+
+        def interrupt(_name: str, _args: tuple[object, ...]) -> None:
+            raise KeyboardInterrupt  # not an Exception: it passes through the probe guard
+
+        handle = trace.add_probe("t*_tb", interrupt)
+        try:
+            with pytest.raises(KeyboardInterrupt) as caught:
+                trace_tb(1)
+        finally:
+            handle.remove()
+        frames = traceback.extract_tb(caught.value.__traceback__)
+        ours = [f for f in frames if f.name == "trace_tb"]
+        assert len(ours) == 1
+        assert Path(ours[0].filename).resolve() == HERE
+        assert ours[0].lineno == line
+
+    def test_same_object_whatever_is_switched_on(self, unique: Unique) -> None:
+        """Enabling, counting and probing swap the body, never the object users imported."""
+        name = unique("same")
+        point = declare_one(name)
+        before = point
+        enable(name)
+        with count(name):
+            handle = trace.add_probe(name, lambda _n, _a: None)
+            handle.remove()
+        disable(name)
+        assert point is before
+        assert [t.name for t in tracepoints(name)] == [name]
+
+    def test_unknown_template_field_is_refused(self) -> None:
+        """A template naming no parameter fails at declaration, listing the parameters."""
+        with pytest.raises(
+            TracepointError,
+            match=r"^tracepoint 'bad_field': template field \{size\} names no parameter; "
+            r"the parameters are \(addr, length\)$",
+        ):
+
+            @tracepoint("{addr} {size}")
+            def trace_bad_field(addr: int, length: int) -> None: ...
+
+        assert tracepoints("bad_field") == ()
+
+    def test_attribute_and_index_fields_use_their_root(self, unique: Unique) -> None:
+        """``{m.name}`` and ``{v[0]}`` are checked by the parameter they start from."""
+        name = unique("attr")
+
+        @tracepoint("{m.__class__.__name__} {v[0]}", name=name)
+        def trace_attr(m: object, v: list[int]) -> None: ...
+
+        enable(name)
+        trace_attr(1.5, [7])
+        assert [e.message for e in events() if e.name == name] == ["float 7"]
+
+    def test_malformed_template_is_refused(self) -> None:
+        """A template ``str.format`` cannot parse fails at declaration."""
+        with pytest.raises(TracepointError, match=r"^tracepoint 'bad_brace': bad template '\{m'"):
+
+            @tracepoint("{m")
+            def trace_bad_brace(m: object) -> None: ...
+
+    @pytest.mark.parametrize(("star", "code"), [("*", "*args: object"), ("**", "**kw: object")])
+    def test_star_parameters_are_refused(self, star: str, code: str) -> None:
+        """``*args`` and ``**kwargs`` would hide what is traced: refused at declaration."""
+        namespace: dict[str, Any] = {"tracepoint": tracepoint}
+        source = f"@tracepoint()\ndef trace_star_{len(star)}({code}) -> None: ...\n"
+        param = code.split(":", maxsplit=1)[0]
+        with pytest.raises(
+            TracepointError,
+            match=rf"^tracepoint 'star_{len(star)}': parameter {re.escape(param)} is not allowed; "
+            r"declare each traced value as a parameter of its own$",
+        ):
+            exec(source, namespace)
+
+    def test_duplicate_name_names_both_places(self, unique: Unique) -> None:
+        """Declaring a name twice at different places fails, naming both sites."""
+        name = unique("dup")
+        first = declare_one(name)
+        site = info(name).site
+        with pytest.raises(TracepointError) as caught:
+
+            @tracepoint("", name=name)
+            def trace_other(m: object) -> None: ...
+
+        second_line = inspect.currentframe().f_lineno - 3  # type: ignore[union-attr]
+        assert str(caught.value) == (
+            f"tracepoint {name!r} declared at {__file__}:{second_line} is already declared "
+            f"at {site}; give one of them another name"
+        )
+        assert info(name).site == site
+        assert first is not None
+
+    def test_same_site_again_returns_the_same_tracepoint(self, unique: Unique) -> None:
+        """Running the same declaration again (a module reload) gives back the same object."""
+        name = unique("again")
+        assert declare_one(name) is declare_one(name)
+
+    def test_bad_names_are_refused(self) -> None:
+        """Names must be identifiers, so patterns and perf columns stay unambiguous."""
+        with pytest.raises(TracepointError, match=r"^tracepoint name 'a-b' is not an identifier"):
+            declare_tracepoint("a-b", "x")
+
+    def test_internal_prefix_is_reserved(self) -> None:
+        """Parameters may not shadow the body's own globals."""
+        with pytest.raises(TracepointError, match=r"may not start with '_osv_tp_'$"):
+            declare_tracepoint("reserved_param", "_osv_tp_c")
+
+    def test_runtime_declaration(self, unique: Unique) -> None:
+        """``declare_tracepoint`` makes a tracepoint with positional parameters at run time."""
+        name = unique("runtime")
+        point = declare_tracepoint(name, "depth", "who", fmt="{who} at {depth}")
+        enable(name)
+        point(3, "worker")
+        (event,) = [e for e in events() if e.name == name]
+        assert event.message == "worker at 3"
+        assert point.__name__ == f"trace_{name}"
+        assert info(name).site.startswith(f"{__file__}:")
+
+    def test_runtime_declaration_checks_parameter_names(self) -> None:
+        """A parameter that is not an identifier is refused with its name."""
+        with pytest.raises(TracepointError, match=r"^tracepoint 'rt_bad': parameter '1x' is not"):
+            declare_tracepoint("rt_bad", "1x")
+
+    def test_tracepoints_report_state_and_site(self, unique: Unique) -> None:
+        """``tracepoints()`` shows each one's state and where it was declared."""
+        name = unique("listed")
+        point = declare_tracepoint(name, "m")
+        assert info(name) == trace.TracepointInfo(
+            name, "", ("m",), info(name).site, False, False, False, 0
+        )
+        enable(name, backtrace=True)
+        with count(name):
+            assert info(name).counting
+        assert info(name).recording
+        assert info(name).backtrace
+        assert point is not None
+
+
+class TestEnabling:
+    def test_wildcards_match_shell_style(self, unique: Unique) -> None:
+        """``*`` and ``?`` select tracepoints as a shell would."""
+        stem = unique("wild")
+        for suffix in ("lock", "lock_wait", "unlock"):
+            declare_tracepoint(f"{stem}_{suffix}", "m")
+        enable(f"{stem}_lock*")
+        enable(f"{stem}_?nlock")
+        assert [(t.name, t.recording) for t in tracepoints(f"{stem}_*")] == [
+            (f"{stem}_lock", True),
+            (f"{stem}_lock_wait", True),
+            (f"{stem}_unlock", True),
+        ]
+        disable(f"{stem}_lock_*")
+        assert [t.recording for t in tracepoints(f"{stem}_*")] == [True, False, True]
+
+    def test_patterns_apply_to_later_declarations(self, unique: Unique) -> None:
+        """A pattern enabled before a tracepoint exists enables it when it is declared."""
+        stem = unique("late")
+        enable(f"{stem}_*")
+        point = declare_tracepoint(f"{stem}_x", "v")
+        point(42)
+        assert [e.args for e in events() if e.name == f"{stem}_x"] == [{"v": 42}]
+
+    def test_last_rule_wins(self, unique: Unique) -> None:
+        """Enabling everything then disabling a subset leaves the subset off."""
+        stem = unique("order")
+        enable(f"{stem}*")
+        disable(f"{stem}_quiet")
+        declare_tracepoint(f"{stem}_quiet", "v")
+        declare_tracepoint(f"{stem}_loud", "v")
+        assert [(t.name, t.recording) for t in tracepoints(f"{stem}*")] == [
+            (f"{stem}_loud", True),
+            (f"{stem}_quiet", False),
+        ]
+
+    def test_disabled_tracepoint_records_nothing(self, unique: Unique) -> None:
+        """Off, a call leaves no record."""
+        name = unique("off")
+        point = declare_tracepoint(name, "v")
+        trace.clear()
+        point(1)
+        assert events() == []
+
+    @pytest.mark.parametrize("bad", ["", None, 3])
+    def test_bad_patterns_are_type_errors(self, bad: Any) -> None:
+        """A pattern must be a non-empty str, and the error says what arrived."""
+        with pytest.raises(
+            TypeError, match=rf"^a tracepoint pattern must be a non-empty str, got {bad!r}$"
+        ):
+            enable(bad)
+
+    def test_environment_patterns(self, unique: Unique) -> None:
+        """``enable_from_environment`` reads comma-separated patterns, as OSV_TRACE does."""
+        stem = unique("env")
+        declare_tracepoint(f"{stem}_a", "v")
+        assert trace.enable_from_environment(f" {stem}_a , ,{stem}_b*") == [
+            f"{stem}_a",
+            f"{stem}_b*",
+        ]
+        declare_tracepoint(f"{stem}_b1", "v")
+        assert [t.recording for t in tracepoints(f"{stem}_*")] == [True, True]
+
+    def test_osv_trace_variable_at_import(self, tmp_path: Path) -> None:
+        """``OSV_TRACE`` enables its patterns when the module is imported, for later declarations too."""
+        script = tmp_path / "envtrace.py"
+        script.write_text(
+            "from osv_idioms.trace import tracepoint, events\n"
+            "@tracepoint('{v}')\n"
+            "def trace_mutex_lock(v: int) -> None: ...\n"
+            "@tracepoint('{v}')\n"
+            "def trace_other(v: int) -> None: ...\n"
+            "trace_mutex_lock(1); trace_other(2)\n"
+            "print([(e.name, e.message) for e in events()])\n",
+            encoding="utf-8",
+        )
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            env={"OSV_TRACE": "mutex_*,sched_*", "PATH": "", "PYTHONPATH": str(HERE.parent.parent)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "[('mutex_lock', '1')]\n"
+
+
+class TestCounting:
+    def test_count_block(self, unique: Unique) -> None:
+        """Hits inside the block are counted; hits outside are not."""
+        name = unique("cnt")
+        point = declare_tracepoint(name, "v")
+        point(0)
+        with count(name) as counters:
+            for i in range(5):
+                point(i)
+        point(9)
+        assert counters[name] == 5
+        assert dict(counters) == {name: 5}
+
+    def test_counting_does_not_record(self, unique: Unique) -> None:
+        """Counting is a probe of its own: it leaves the ring alone."""
+        name = unique("cnt_only")
+        point = declare_tracepoint(name, "v")
+        trace.clear()
+        with count(name) as counters:
+            point(1)
+        assert counters[name] == 1
+        assert events() == []
+        assert not info(name).counting
+
+    def test_counting_and_recording_together(self, unique: Unique) -> None:
+        """Both switched on, each sees every hit."""
+        name = unique("both")
+        point = declare_tracepoint(name, "v")
+        enable(name)
+        with count(name) as counters:
+            point(1)
+            point(2)
+        assert counters[name] == 2
+        assert [e.args["v"] for e in events() if e.name == name] == [1, 2]
+
+    def test_live_counters_read_while_running(self, unique: Unique) -> None:
+        """Counters read between hits show the count so far, then freeze on close."""
+        name = unique("live")
+        point = declare_tracepoint(name, "v")
+        counters = count(name)
+        seen = []
+        for i in range(3):
+            point(i)
+            seen.append(counters[name])
+        counters.close()
+        point(3)
+        assert seen == [1, 2, 3]
+        assert counters[name] == 3
+        assert "closed" in repr(counters)
+        counters.close()  # harmless twice
+
+    def test_patterns_sum_and_include_later_declarations(self, unique: Unique) -> None:
+        """A pattern counts every tracepoint it matches, including ones declared later."""
+        stem = unique("sum")
+        first = declare_tracepoint(f"{stem}_a", "v")
+        with count(f"{stem}_*", f"{stem}_b", f"{stem}_never") as counters:
+            first(1)
+            second = declare_tracepoint(f"{stem}_b", "v")
+            second(2)
+            second(3)
+            assert counters.unmatched() == (f"{stem}_never",)
+        assert dict(counters) == {f"{stem}_*": 3, f"{stem}_b": 2, f"{stem}_never": 0}
+
+    def test_overlapping_counters_are_independent(self, unique: Unique) -> None:
+        """Two counters on one tracepoint each count from their own start."""
+        name = unique("overlap")
+        point = declare_tracepoint(name, "v")
+        with count(name) as outer:
+            point(1)
+            with count(name) as inner:
+                point(2)
+            point(3)
+            assert info(name).counting
+        assert (outer[name], inner[name]) == (3, 1)
+        assert not info(name).counting
+
+    def test_unknown_key_is_a_key_error(self, unique: Unique) -> None:
+        """Asking for a name that was not counted is a KeyError, open or closed."""
+        name = unique("key")
+        declare_tracepoint(name, "v")
+        with count(name) as counters, pytest.raises(KeyError):
+            counters["other"]
+        with pytest.raises(KeyError):
+            counters["other"]
+
+    def test_count_needs_a_name(self) -> None:
+        """``count()`` with nothing to count is a mistake."""
+        with pytest.raises(
+            TypeError, match=r"^count\(\) needs at least one tracepoint name or pattern$"
+        ):
+            count()
+
+
+class TestRecording:
+    def test_record_fields(self, unique: Unique) -> None:
+        """A record has the name, a monotonic time, the thread and the argument values."""
+        name = unique("rec")
+
+        @tracepoint("{a}+{b}", name=name)
+        def trace_rec(a: int, b: int) -> None: ...
+
+        enable(name)
+        before = time.monotonic_ns()
+        trace_rec(1, 2)
+        trace_rec(3, 4)
+        after = time.monotonic_ns()
+        first, second = [e for e in events() if e.name == name]
+        assert before <= first.ns <= second.ns <= after
+        assert second.seq == first.seq + 1
+        assert (first.thread_name, first.thread_id) == (
+            "MainThread",
+            __import__("threading").get_ident(),
+        )
+        assert first.native_thread_id > 0
+        assert (first.args, first.message, first.backtrace) == ({"a": 1, "b": 2}, "1+2", None)
+
+    def test_backtrace_shows_the_caller(self, unique: Unique) -> None:
+        """With ``backtrace=True`` a record carries the stack of whoever hit the tracepoint."""
+        name = unique("bt")
+        point = declare_tracepoint(name, "v")
+        enable(name, backtrace=True)
+
+        def caller_of_the_tracepoint() -> None:
+            point(1)
+
+        caller_of_the_tracepoint()
+        (event,) = [e for e in events() if e.name == name]
+        assert event.backtrace is not None
+        assert event.backtrace[-1].name == "caller_of_the_tracepoint"
+        assert event.backtrace[-2].name == "test_backtrace_shows_the_caller"
+
+    def test_ring_overflow_is_counted(self, unique: Unique) -> None:
+        """A full ring keeps the newest records and counts the ones it overwrote."""
+        name = unique("ring")
+        point = declare_tracepoint(name, "v")
+        trace.set_buffer_size(10)
+        enable(name)
+        for i in range(25):
+            point(i)
+        taken = trace.snapshot()
+        assert [e.args["v"] for e in taken.events] == list(range(15, 25))
+        assert taken.overwritten == 15
+        assert trace.buffer_size() == 10
+
+    def test_clear_forgets_records_and_overwrites(self, unique: Unique) -> None:
+        """``clear()`` empties the ring and resets the overwritten count."""
+        name = unique("clear")
+        point = declare_tracepoint(name, "v")
+        trace.set_buffer_size(2)
+        enable(name)
+        for i in range(5):
+            point(i)
+        trace.clear()
+        assert trace.snapshot() == TraceSnapshot((), 0)
+        point(7)
+        assert [e.args for e in events()] == [{"v": 7}]
+
+    @pytest.mark.parametrize(
+        ("size", "error", "message"),
+        [
+            (0, ValueError, "buffer size must be at least 1, got 0"),
+            (-3, ValueError, "buffer size must be at least 1, got -3"),
+            (2.5, TypeError, "buffer size must be an int, got float"),
+            (True, TypeError, "buffer size must be an int, got bool"),
+        ],
+    )
+    def test_bad_buffer_sizes(self, size: Any, error: type[Exception], message: str) -> None:
+        """Sizes that are not positive ints are refused, and the ring is kept."""
+        trace.set_buffer_size(100)
+        with pytest.raises(error, match=rf"^{re.escape(message)}$"):
+            trace.set_buffer_size(size)
+        assert trace.buffer_size() == 100
+
+    def test_bad_template_shows_in_message_not_raises(self) -> None:
+        """An argument the template cannot format shows as a note, so a viewer never crashes."""
+        event = TraceEvent(0, "x", 0, 1, "t", 1, {"v": "text"}, None, "{v:d}")
+        assert event.message.startswith("<bad format '{v:d}': ")
+        assert TraceEvent(0, "x", 0, 1, "t", 1, {"v": 1, "w": "a"}, None, "").message == "v=1 w='a'"
+
+
+class TestProbes:
+    def test_probe_sees_name_and_arguments(self, unique: Unique) -> None:
+        """A probe gets each hit's name and argument values, until it is removed."""
+        name = unique("probe")
+        point = declare_tracepoint(name, "a", "b")
+        seen: list[tuple[str, tuple[object, ...]]] = []
+        handle = trace.add_probe(name, lambda n, args: seen.append((n, args)))
+        point(1, "x")
+        assert handle.attached
+        handle.remove()
+        handle.remove()
+        point(2, "y")
+        assert seen == [(name, (1, "x"))]
+        assert not handle.attached
+
+    def test_probe_by_pattern_reaches_later_declarations(self, unique: Unique) -> None:
+        """A probe attached by pattern is attached to tracepoints declared afterwards."""
+        stem = unique("pp")
+        seen: list[str] = []
+        handle = trace.add_probe(f"{stem}_*", lambda n, _args: seen.append(n))
+        declare_tracepoint(f"{stem}_new", "v")(1)
+        handle.remove()
+        assert seen == [f"{stem}_new"]
+
+    def test_failing_probe_is_removed_with_a_warning(self, unique: Unique) -> None:
+        """A probe that raises is detached and warned about; the traced call returns normally."""
+        name = unique("boom")
+        point = declare_tracepoint(name, "v")
+        calls: list[object] = []
+
+        def broken(_name: str, args: tuple[object, ...]) -> None:
+            calls.append(args)
+            raise ValueError("disk full")
+
+        handle = trace.add_probe(name, broken)
+        with pytest.warns(
+            ProbeFailedWarning,
+            match=rf"^probe TestProbes.test_failing_probe_is_removed_with_a_warning.<locals>.broken "
+            rf"on tracepoint '{name}' raised ValueError: disk full; it has been removed$",
+        ):
+            assert point(1) is None
+        point(2)
+        assert calls == [(1,)]
+        assert not handle.attached
+        assert info(name).probes == 0
+
+    def test_non_callable_probe_is_refused(self) -> None:
+        """A probe must be callable; the error names what arrived."""
+        with pytest.raises(
+            TypeError, match=r"^a probe must be callable as probe\(name, args\), got int$"
+        ):
+            trace.add_probe("x", 3)  # type: ignore[arg-type]
+
+
+class TestChromeTrace:
+    def make(self, *hits: tuple[str, int, int]) -> TraceSnapshot:
+        """Events from (name, ns, native thread id) triples."""
+        return TraceSnapshot(
+            tuple(
+                TraceEvent(i, name, ns, tid, f"thread-{tid}", tid, {"v": i}, None, "")
+                for i, (name, ns, tid) in enumerate(hits)
+            ),
+            0,
+        )
+
+    def test_written_file_parses_with_required_fields(self, unique: Unique, tmp_path: Path) -> None:
+        """The JSON has instants with arguments, thread names, and the fields viewers need."""
+        name = unique("chrome")
+        point = declare_tracepoint(name, "obj", fmt="{obj!r}")
+        trace.clear()
+        enable(name)
+        point(object())
+        point("text")
+        out = tmp_path / "trace.json"
+        assert trace.write_chrome_trace(out) == 2
+        document = json.loads(out.read_text(encoding="utf-8"))
+        records = document["traceEvents"]
+        metadata = [r for r in records if r["ph"] == "M"]
+        instants = [r for r in records if r["ph"] == "i"]
+        assert metadata == [
+            {
+                "name": "thread_name",
+                "ph": "M",
+                "pid": metadata[0]["pid"],
+                "tid": instants[0]["tid"],
+                "args": {"name": "MainThread"},
+            }
+        ]
+        for record in instants:
+            assert set(record) >= {"name", "ph", "ts", "pid", "tid", "args", "s"}
+            assert record["name"] == name
+        assert instants[0]["ts"] == 0
+        assert instants[0]["args"]["obj"].startswith("<object object at")
+        assert instants[1]["args"] == {"obj": "text", "message": "'text'"}
+        assert document["otherData"] == {"overwritten": 0}
+
+    def test_pairs_become_slices_per_thread(self) -> None:
+        """``foo``/``foo_ret`` and ``mutex_lock_wait``/``mutex_lock_wake`` pair within a thread."""
+        trace_ = self.make(
+            ("read", 1000, 1),
+            ("mutex_lock_wait", 1500, 2),
+            ("read", 2000, 1),  # nested in thread 1
+            ("read_ret", 2500, 1),
+            ("read_err", 4000, 1),
+            ("mutex_lock_wake", 9500, 2),
+            ("read_ret", 9900, 3),  # no open read on thread 3: an instant only
+        )
+        slices = [
+            (r["name"], r["tid"], r["ts"], r["dur"])
+            for r in trace.chrome_trace(trace_.events)["traceEvents"]
+            if r["ph"] == "X"
+        ]
+        assert slices == [
+            ("read", 1, 1.0, 0.5),
+            ("read", 1, 0.0, 3.0),
+            ("mutex_lock_wait", 2, 0.5, 8.0),
+        ]
+
+    def test_summary_counts_and_durations(self) -> None:
+        """The summary counts every hit and gives count, mean, p50, p99 and max of each pair."""
+        hits: list[tuple[str, int, int]] = []
+        for i, duration in enumerate([100, 200, 300, 400, 1000]):
+            start = i * 10_000
+            hits += [("io", start, 1), ("io_ret", start + duration, 1)]
+        result = trace.summary(self.make(*hits))
+        assert result.counts == {"io": 5, "io_ret": 5}
+        assert result.durations == {"io": trace.DurationStats(5, 400.0, 300, 1000, 1000)}
+        table = str(result)
+        assert table.splitlines()[0].split() == ["tracepoint", "count"]
+        assert "io_ret" in table
+        assert "1.0us" in table
+
+    def test_summary_mentions_overwritten_records(self) -> None:
+        """A summary of a trace that lost records says so."""
+        result = trace.summary(TraceSnapshot((), 7))
+        assert result.overwritten == 7
+        assert "7 older records were overwritten" in str(result)
+
+    @pytest.mark.parametrize(
+        ("document", "message"),
+        [
+            ([], "the top level is not a JSON object"),
+            ({}, "no 'traceEvents' list: not a Chrome trace"),
+            ({"traceEvents": [3]}, "trace record 3 has no name"),
+        ],
+    )
+    def test_summarize_refuses_other_documents(self, document: object, message: str) -> None:
+        """A document that is not a trace of this shape is a ValueError saying why."""
+        with pytest.raises(ValueError, match=rf"^{re.escape(message)}$"):
+            trace.summarize(document)
+
+    def test_start_of(self) -> None:
+        """Only ``_ret``/``_err`` suffixes and the mutex wake end a pair."""
+        assert [trace.start_of(n) for n in ("x_ret", "x_err", "_ret", "mutex_lock_wake", "x")] == [
+            "x",
+            "x",
+            None,
+            "mutex_lock_wait",
+            None,
+        ]

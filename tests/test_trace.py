@@ -407,6 +407,17 @@ class TestCounting:
         assert (outer[name], inner[name]) == (3, 1)
         assert not info(name).counting
 
+    def test_equal_counters_close_in_any_order(self, unique: Unique) -> None:
+        """Two counters with equal counts are still two watchers: each close ends its own."""
+        name = unique("twins")
+        point = declare_tracepoint(name, "v")
+        first, second = count(name), count(name)
+        first.close()
+        point(1)
+        second.close()
+        assert (first[name], second[name]) == (0, 1)
+        assert not info(name).counting
+
     def test_unknown_key_is_a_key_error(self, unique: Unique) -> None:
         """Asking for a name that was not counted is a KeyError, open or closed."""
         name = unique("key")

@@ -600,7 +600,7 @@ class Counters(Mapping[str, int]):
             if self._final is not None:
                 return
             self._final = {spec: self[spec] for spec in self._specs}
-            _watchers.remove(self)
+            _watchers[:] = [w for w in _watchers if w is not self]  # Mapping == compares contents
             for point in self._baselines:
                 point.counting -= 1
                 point.refresh()

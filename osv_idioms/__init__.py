@@ -2,13 +2,23 @@
 
 Each idiom is a public module (``osv_idioms.trace``, ...), mapped to its slide
 in ``docs/slides.md``. Its types, and the ``tracepoint`` decorator, are
-re-exported here; its verbs (``trace.enable``) stay in their module.
+re-exported here, with ``tracepoint``, ``with_lock`` and ``drop_lock``; its
+verbs (``trace.enable``, ``locking.check_lock_order``) stay in their module.
 """
 
 from __future__ import annotations
 
+from .errors import LockNotHeldError as LockNotHeldError
+from .errors import LockOrderError as LockOrderError
+from .errors import LockOrderWarning as LockOrderWarning
+from .errors import LockTimeout as LockTimeout
 from .errors import ProbeFailedWarning as ProbeFailedWarning
 from .errors import TracepointError as TracepointError
+from .locking import AcquireLockable as AcquireLockable
+from .locking import LockUnlockable as LockUnlockable
+from .locking import Mutex as Mutex
+from .locking import drop_lock as drop_lock
+from .locking import with_lock as with_lock
 from .trace import Column as Column
 from .trace import Counters as Counters
 from .trace import DurationStats as DurationStats
@@ -23,9 +33,16 @@ from .trace import tracepoint as tracepoint
 __version__ = "0.1.0"
 
 __all__ = (
+    "AcquireLockable",
     "Column",
     "Counters",
     "DurationStats",
+    "LockNotHeldError",
+    "LockOrderError",
+    "LockOrderWarning",
+    "LockTimeout",
+    "LockUnlockable",
+    "Mutex",
     "PerfStat",
     "ProbeFailedWarning",
     "ProbeHandle",
@@ -35,5 +52,7 @@ __all__ = (
     "TracepointError",
     "TracepointInfo",
     "__version__",
+    "drop_lock",
     "tracepoint",
+    "with_lock",
 )

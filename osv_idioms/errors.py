@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import final
 
-__all__ = ("ProbeFailedWarning", "TracepointError")
+__all__ = (
+    "LockNotHeldError",
+    "LockOrderError",
+    "LockOrderWarning",
+    "LockTimeout",
+    "ProbeFailedWarning",
+    "TracepointError",
+)
 
 
 @final
@@ -27,3 +34,27 @@ class TracepointError(ValueError):
 @final
 class ProbeFailedWarning(RuntimeWarning):
     """A trace probe raised: it was removed, and the traced program went on."""
+
+
+@final
+class LockTimeout(TimeoutError):
+    """``with_lock(..., timeout=...)`` could not take every lock in time; none is left held."""
+
+
+@final
+class LockOrderError(RuntimeError):
+    """Two code paths take the same locks in opposite orders: they can deadlock.
+
+    Raised by lock-order checking at the first acquisition that closes a cycle,
+    before any thread blocks, with the stacks where each order was first seen.
+    """
+
+
+@final
+class LockOrderWarning(RuntimeWarning):
+    """The warning form of ``LockOrderError``, when lock-order checking is set to warn."""
+
+
+@final
+class LockNotHeldError(RuntimeError):
+    """``assert_held`` or ``drop_lock`` found the lock not held as required."""

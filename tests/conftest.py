@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from osv_idioms import trace
+from osv_idioms import locking, trace
 from osv_idioms.trace import _points
 
 _serial = itertools.count()
@@ -36,3 +36,13 @@ def restore_trace_registry() -> Iterator[None]:
             _points._apply_rules(point)
             point.refresh()
     trace.set_buffer_size(size)
+
+
+@pytest.fixture(autouse=True)
+def restore_lock_order_checking() -> Iterator[None]:
+    """Each test starts and ends with lock-order checking off and no recorded orders."""
+    locking.check_lock_order(False)
+    locking.reset_lock_order()
+    yield
+    locking.check_lock_order(False)
+    locking.reset_lock_order()

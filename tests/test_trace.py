@@ -312,10 +312,10 @@ class TestEnabling:
         script.write_text(
             "from osv_idioms.trace import tracepoint, events\n"
             "@tracepoint('{v}')\n"
-            "def trace_mutex_lock(v: int) -> None: ...\n"
+            "def trace_mutex_demo(v: int) -> None: ...\n"
             "@tracepoint('{v}')\n"
             "def trace_other(v: int) -> None: ...\n"
-            "trace_mutex_lock(1); trace_other(2)\n"
+            "trace_mutex_demo(1); trace_other(2)\n"
             "print([(e.name, e.message) for e in events()])\n",
             encoding="utf-8",
         )
@@ -328,7 +328,7 @@ class TestEnabling:
             check=False,
         )
         assert done.returncode == 0, done.stderr
-        assert done.stdout == "[('mutex_lock', '1')]\n"
+        assert done.stdout == "[('mutex_demo', '1')]\n"
 
 
 class TestCounting:

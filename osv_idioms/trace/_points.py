@@ -131,6 +131,7 @@ class _Point:
         if key not in self.bodies:
             self.bodies[key] = _compile_body(self, *key)
         self.fn.__code__ = self.bodies[key]
+        _notify_activity(self.name)
 
     def read(self) -> int:
         return _read_count(self.counter)
@@ -250,11 +251,57 @@ _points: dict[str, _Point] = {}
 _rules: list[tuple[str, bool, bool]] = []  # (pattern, record, backtrace); the last match wins
 _probe_rules: list[tuple[str, Probe, object]] = []  # (pattern, probe, handle)
 _watchers: list[Counters] = []
+_activity_watchers: list[_ActivityWatcher] = []
 _ring = _Ring(DEFAULT_BUFFER_SIZE)
 
 
 def _matches(pattern: str, name: str) -> bool:
     return fnmatch.fnmatchcase(name, pattern)
+
+
+_OFF = (False, False, False, False)
+
+
+class _ActivityWatcher:
+    """Tells a library module when any tracepoint matching a pattern starts or stops doing work.
+
+    The mutex uses it to run its instrumented methods only while one of its
+    tracepoints is on. The callback runs under the registry lock, so it must
+    be quick and must not call back into this module; it is never user code.
+    """
+
+    __slots__ = ("active", "callback", "pattern")
+
+    def __init__(self, pattern: str, callback: Callable[[bool], None]) -> None:
+        self.pattern = pattern
+        self.callback = callback
+        self.active = False
+
+    def update(self) -> None:
+        active = any(
+            p.state() != _OFF for name, p in _points.items() if _matches(self.pattern, name)
+        )
+        if active != self.active:
+            self.active = active
+            self.callback(active)
+
+
+def _notify_activity(name: str) -> None:
+    """Recheck the watchers whose pattern covers ``name`` (writers only, under the lock)."""
+    for watcher in _activity_watchers:
+        if _matches(watcher.pattern, name):
+            watcher.update()
+
+
+def watch_activity(pattern: str, callback: Callable[[bool], None]) -> None:
+    """Call ``callback(active)`` now and whenever tracepoints matching ``pattern`` turn on or off.
+
+    For the library's own modules: see ``_ActivityWatcher``.
+    """
+    with _lock:
+        watcher = _ActivityWatcher(pattern, callback)
+        _activity_watchers.append(watcher)
+        watcher.update()
 
 
 def _apply_rules(point: _Point) -> None:
@@ -325,9 +372,9 @@ def _declare(name: str, fmt: str, signature: inspect.Signature, site: str, label
                 "give one of them another name"
             )
         point = _Point(name, fmt, signature, site, label)
+        _points[name] = point
         _apply_rules(point)
         point.refresh()
-        _points[name] = point
         return point
 
 

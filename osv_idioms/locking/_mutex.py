@@ -1,0 +1,342 @@
+"""The instrumented recursive mutex: OSv's ``mutex`` with its tracepoints.
+
+``Mutex`` is a subclass of the C ``RLock``. While nothing watches it, its
+``acquire``, ``__enter__`` and ``__exit__`` *are* the C methods, so a
+``with`` block costs what an ``RLock`` costs. When one of its tracepoints is
+switched on, or lock-order checking is, the class swaps in Python methods that
+fire ``mutex_lock``, ``mutex_lock_wait``, ``mutex_lock_wake``,
+``mutex_try_lock`` and ``mutex_unlock`` and keep the lock-order records; when
+they are all off again it swaps the C methods back.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from _thread import RLock as _CRLock
+from collections.abc import Callable
+from typing import Any
+
+from ..trace import tracepoint
+from ..trace._points import watch_activity
+from . import _lockdep
+
+_held = _lockdep.held
+_checking = _lockdep.state  # bound once: read on every instrumented acquire
+
+# The C lock's methods, called directly on the hot paths. The underscored ones are
+# what threading.Condition uses; typeshed does not list them, hence getattr.
+_c_acquire: Callable[..., bool] = _CRLock.acquire
+_c_release: Callable[[Any], None] = _CRLock.release
+_c_release_save: Callable[[Any], Any] = getattr(_CRLock, "_release_save")  # noqa: B009
+_c_acquire_restore: Callable[[Any, Any], None] = getattr(_CRLock, "_acquire_restore")  # noqa: B009
+_c_is_owned: Callable[[Any], bool] = getattr(_CRLock, "_is_owned")  # noqa: B009
+_c_recursion_count: Callable[[Any], int] = getattr(_CRLock, "_recursion_count")  # noqa: B009
+_OWNER = re.compile(r"owner=(\d+)")
+
+
+class Mutex(_CRLock):  # type: ignore[misc]  # pyright: ignore[reportGeneralTypeIssues] - final in typeshed only
+    """A recursive mutex with an owner and a depth, as OSv's ``lockfree::mutex``.
+
+    It has the ``threading.RLock`` protocol (``acquire(blocking=True,
+    timeout=-1)``, ``release()``, ``with``), OSv's names (``lock()``,
+    ``unlock()``, ``try_lock()``), and works as the lock of a
+    ``threading.Condition``. Locks with the same ``name`` form one class for
+    lock-order checking; unnamed ones are grouped by where they were created.
+
+    >>> m = Mutex("db")
+    >>> with m:
+    ...     with m:
+    ...         (m.owned(), m.depth)
+    (True, 2)
+    >>> m.owned(), m.depth
+    (False, 0)
+    """
+
+    __slots__ = ("lock_class", "name")
+
+    name: str | None
+    lock_class: str
+    """The class lock-order checking groups this mutex in: its name, else its creation site."""
+
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None and not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"a mutex name must be a str or None, got {type(name).__name__}")
+        self.name = name
+        if name is None:
+            frame = sys._getframe(1)  # pyright: ignore[reportPrivateUsage]
+            self.lock_class = f"mutex@{frame.f_code.co_filename}:{frame.f_lineno}"
+        else:
+            self.lock_class = name
+
+    def __repr__(self) -> str:
+        depth = self.depth
+        held = f"held by {_thread_name(self.owner_ident)!r} depth {depth}" if depth else "free"
+        return f"<Mutex {self.label!r} {held}>"
+
+    @property
+    def label(self) -> str:
+        """The name, or the creation site for an unnamed mutex, as messages show it."""
+        return self.name if self.name is not None else self.lock_class
+
+    @property
+    def depth(self) -> int:
+        """How many times the owner holds it (0 when free; only the owner sees its true depth)."""
+        return int(_c_recursion_count(self)) if self.owned() else self._depth_from_repr()
+
+    def owned(self) -> bool:
+        """Whether the calling thread holds it."""
+        return bool(_c_is_owned(self))
+
+    @property
+    def owner(self) -> threading.Thread | None:
+        """The thread holding it; None when it is free or held by a thread Python does not know."""
+        return _thread_of(self.owner_ident)
+
+    @property
+    def owner_ident(self) -> int:
+        """The ``threading.get_ident()`` of the thread holding it, 0 when it is free."""
+        match = _OWNER.search(_CRLock.__repr__(self))
+        return int(match.group(1)) if match else 0
+
+    def _depth_from_repr(self) -> int:
+        match = re.search(r"count=(\d+)", _CRLock.__repr__(self))
+        return int(match.group(1)) if match else 0
+
+    def try_lock(self) -> bool:
+        """Take it if that needs no wait; return whether it was taken (OSv's ``try_lock``)."""
+        return self.acquire(False)
+
+    def release(self) -> None:
+        """Release one level; the last release frees it for other threads.
+
+        Raises:
+            RuntimeError: the calling thread does not hold it; nothing changes.
+        """
+        _checked_release(self)
+
+    unlock = release
+    lock = _c_acquire  # swapped with acquire while the mutex is instrumented
+
+
+def _thread_of(ident: int) -> threading.Thread | None:
+    """The live thread with ``ident`` (a scan: owners are looked up rarely, for messages)."""
+    if not ident:
+        return None
+    return next((t for t in threading.enumerate() if t.ident == ident), None)
+
+
+def _thread_name(ident: int) -> str:
+    thread = _thread_of(ident)
+    return thread.name if thread is not None else f"thread {ident}"
+
+
+def _checked_release(mutex: Mutex) -> None:
+    try:
+        _c_release(mutex)
+    except RuntimeError:
+        me = threading.current_thread().name
+        owner = mutex.owner_ident
+        holder = f"it is held by {_thread_name(owner)!r}" if owner else "it is not held"
+        raise RuntimeError(
+            f"can't release mutex {mutex.label!r} from thread {me!r}: {holder}"
+        ) from None
+
+
+# --- tracepoints, declared with OSv's names -------------------------------------------
+
+
+@tracepoint("{m!r}")
+def trace_mutex_lock(m: Mutex) -> None:
+    """A thread is about to take ``m``."""
+
+
+@tracepoint("{m!r}")
+def trace_mutex_lock_wait(m: Mutex) -> None:
+    """``m`` is held by another thread: the caller is about to block."""
+
+
+@tracepoint("{m!r}")
+def trace_mutex_lock_wake(m: Mutex) -> None:
+    """A thread that blocked on ``m`` woke up (with it, or after its timeout)."""
+
+
+@tracepoint("{m!r} {success}")
+def trace_mutex_try_lock(m: Mutex, success: bool) -> None:
+    """A non-blocking attempt on ``m`` and whether it succeeded."""
+
+
+@tracepoint("{m!r}")
+def trace_mutex_unlock(m: Mutex) -> None:
+    """A thread released one level of ``m``."""
+
+
+# --- the instrumented methods ---------------------------------------------------------
+
+
+class _Validator(threading.local):
+    """A private lock per thread, used only to check ``acquire`` arguments exactly as C does."""
+
+    def __init__(self) -> None:
+        self.lock = _CRLock()
+
+
+_validator = _Validator()
+
+
+def _check_arguments(blocking: Any, timeout: Any) -> None:
+    """Raise what ``RLock.acquire(blocking, timeout)`` raises for these arguments, if anything.
+
+    The validator is this thread's own and never contended, so it never waits.
+    """
+    lock = _validator.lock
+    if _c_acquire(lock, blocking, timeout):
+        _c_release(lock)
+
+
+def acquire_traced(self: Mutex, blocking: bool = True, timeout: float = -1) -> bool:
+    """Take ``self`` firing the tracepoints, without lock-order checking.
+
+    ``with_lock`` uses it: the group is checked as a whole.
+    """
+    if blocking is not True or timeout != -1:
+        _check_arguments(blocking, timeout)
+        if not blocking:
+            got = bool(_c_acquire(self, False))
+            trace_mutex_try_lock(self, got)
+            return got
+    trace_mutex_lock(self)
+    if _c_acquire(self, False):
+        return True
+    trace_mutex_lock_wait(self)
+    got = bool(_c_acquire(self, True, timeout))
+    trace_mutex_lock_wake(self)
+    return got
+
+
+def release_traced(self: Mutex) -> None:
+    """Release one level firing ``mutex_unlock``, without touching the lock-order records."""
+    try:
+        _c_release(self)
+    except RuntimeError:
+        _checked_release(self)  # raises the message naming both threads
+    trace_mutex_unlock(self)
+
+
+def _traced_acquire(self: Mutex, blocking: bool = True, timeout: float = -1) -> bool:
+    if not _checking.enabled or _c_is_owned(self):
+        return acquire_traced(self, blocking, timeout)
+    # First level with lock-order checking on: check, take, record. This is the hot
+    # path of a checked program, so ``acquire_traced`` is written out here.
+    if blocking is not True or timeout != -1:
+        _check_arguments(blocking, timeout)  # a bad call is a TypeError, not an order report
+    stack = _held.stack
+    if stack:
+        _lockdep.before_acquire(self.lock_class, self, recursive=True)
+    if not blocking or _Switch.tracing:
+        got = acquire_traced(self, blocking, timeout)
+    else:  # checking without tracing: skip the (empty) tracepoint calls
+        got = bool(_c_acquire(self, False)) or bool(_c_acquire(self, True, timeout))
+    if got:
+        stack.append((self.lock_class, self, True))
+    return got
+
+
+def _forget(self: Mutex) -> None:
+    """Drop the mutex from this thread's held list when its last level goes."""
+    stack = _held.stack
+    if stack and stack[-1][1] is self:
+        stack.pop()  # the usual case: released in the reverse order of taking
+    else:
+        _lockdep.after_release(self)
+
+
+def _traced_release(self: Mutex) -> None:
+    if _c_recursion_count(self) == 1:  # the last level (0 when not owned)
+        _forget(self)
+    release_traced(self)
+
+
+def _traced_exit(self: Mutex, exc_type: object, exc: object, tb: object) -> None:
+    if _c_recursion_count(self) == 1:  # ``_forget``, written out: this is the hot path
+        stack = _held.stack
+        if stack and stack[-1][1] is self:
+            stack.pop()
+        else:
+            _lockdep.after_release(self)
+    try:
+        _c_release(self)
+    except RuntimeError:
+        _checked_release(self)  # raises the message naming both threads
+    if _Switch.tracing:
+        trace_mutex_unlock(self)
+
+
+def _traced_release_save(self: Mutex) -> Any:
+    """``Condition.wait`` releases every level at once: the mutex is free while it waits."""
+    saved = _c_release_save(self)
+    _lockdep.after_release(self)
+    trace_mutex_unlock(self)
+    return saved
+
+
+def _traced_acquire_restore(self: Mutex, saved: Any) -> None:
+    trace_mutex_lock(self)
+    _c_acquire_restore(self, saved)
+    if _lockdep.state.enabled:
+        _lockdep.after_acquire(self.lock_class, self, recursive=True)
+
+
+_INSTRUMENTED = {
+    "acquire": _traced_acquire,
+    "lock": _traced_acquire,
+    "release": _traced_release,
+    "unlock": _traced_release,
+    "__enter__": _traced_acquire,
+    "__exit__": _traced_exit,
+    "_release_save": _traced_release_save,
+    "_acquire_restore": _traced_acquire_restore,
+}
+_PLAIN = {name: Mutex.__dict__.get(name) for name in _INSTRUMENTED}
+
+
+class _Switch:
+    """Why the mutex is instrumented: its tracepoints, lock-order checking, or both."""
+
+    tracing = False
+    instrumented = False
+    lock = threading.Lock()
+
+
+def _apply() -> None:
+    """Install the Python methods while anything watches, the C ones otherwise."""
+    with _Switch.lock:
+        wanted = _Switch.tracing or _lockdep.state.enabled
+        if wanted == _Switch.instrumented:
+            return
+        for name, method in (_INSTRUMENTED if wanted else _PLAIN).items():
+            if method is None:
+                delattr(Mutex, name)  # back to the C lock's own method
+            else:
+                setattr(Mutex, name, method)
+        _Switch.instrumented = wanted
+
+
+def _on_tracing(active: bool) -> None:
+    _Switch.tracing = active
+    _apply()
+
+
+def instrumented() -> bool:
+    """Whether mutexes currently run their instrumented methods."""
+    return _Switch.instrumented
+
+
+def set_lock_order_checking(on: bool) -> None:
+    """Switch lock-order checking and the mutex's methods together."""
+    _lockdep.state.enabled = on
+    _apply()
+
+
+watch_activity("mutex_*", _on_tracing)

@@ -1,0 +1,371 @@
+"""``with_lock`` and ``drop_lock``: OSv's ``WITH_LOCK`` and ``DROP_LOCK`` for any lockable.
+
+Several locks are taken with the try-and-back-off algorithm of C++
+``std::lock``: block on one, try the others without waiting, and on a miss
+release everything and start again by blocking on the lock that was busy. No
+order between the locks of one group is needed, so two callers naming them in
+opposite orders cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Protocol, final, runtime_checkable
+
+from ..errors import LockNotHeldError, LockTimeout
+from . import _lockdep
+from ._mutex import Mutex, acquire_traced, instrumented, release_traced
+
+
+@runtime_checkable
+class AcquireLockable(Protocol):
+    """A lock with ``threading``'s protocol: ``acquire(blocking, timeout)`` and ``release()``."""
+
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+    def release(self) -> None: ...
+
+
+@runtime_checkable
+class LockUnlockable(Protocol):
+    """A lock with OSv's protocol: ``lock()``, ``unlock()`` and ``try_lock()``."""
+
+    def lock(self) -> object: ...
+    def unlock(self) -> object: ...
+    def try_lock(self) -> bool: ...
+
+
+Lockable = AcquireLockable | LockUnlockable
+"""Anything ``with_lock`` takes: threading's locks, conditions and semaphores, and ``Mutex``."""
+
+
+def describe(lock: object) -> str:
+    """How messages name a lock: a mutex by its label, anything else by type and address."""
+    if isinstance(lock, Mutex):
+        return f"mutex {lock.label!r}"
+    if isinstance(lock, _LockUnlockAdapter):
+        lock = lock.inner
+    return f"{type(lock).__name__} at {id(lock):#x}"
+
+
+@final
+class _LockUnlockAdapter:
+    """Gives an object with ``lock()``, ``unlock()`` and ``try_lock()`` the acquire protocol."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: LockUnlockable) -> None:
+        self.inner = inner
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if not blocking:
+            return bool(self.inner.try_lock())
+        if timeout >= 0:
+            raise TypeError("a lock()/unlock() lockable has no timeout: use acquire()/release()")
+        self.inner.lock()
+        return True
+
+    def release(self) -> None:
+        self.inner.unlock()
+
+
+_checking = _lockdep.state  # bound once: read on every entry
+_held = _lockdep.held
+
+# Types known to have acquire()/release(); others are looked at once and remembered.
+_ACQUIRE_TYPES: set[type] = {type(threading.Lock()), type(threading.RLock()), Mutex}
+_LOCK_UNLOCK_TYPES: set[type] = set()
+
+
+def _as_acquirable(lock: object) -> object:
+    """``lock`` itself when it has acquire()/release(), else an adapter; a TypeError otherwise."""
+    kind = type(lock)
+    if kind in _ACQUIRE_TYPES:
+        return lock
+    if kind in _LOCK_UNLOCK_TYPES:
+        return _LockUnlockAdapter(lock)  # type: ignore[arg-type]
+    if callable(getattr(lock, "acquire", None)) and callable(getattr(lock, "release", None)):
+        _ACQUIRE_TYPES.add(kind)
+        return lock
+    if all(callable(getattr(lock, name, None)) for name in ("lock", "unlock", "try_lock")):
+        _LOCK_UNLOCK_TYPES.add(kind)
+        return _LockUnlockAdapter(lock)  # type: ignore[arg-type]
+    raise TypeError(
+        "with_lock() takes objects with acquire()/release() or lock()/unlock()/try_lock(), "
+        f"got {kind.__name__}"
+    )
+
+
+def _acquirable_all(locks: tuple[object, ...]) -> tuple[Any, ...]:
+    return tuple(_as_acquirable(lock) for lock in locks)
+
+
+def _original(lock: object) -> object:
+    """The object the caller named (an adapter stands for a lock()/unlock() object)."""
+    return lock.inner if isinstance(lock, _LockUnlockAdapter) else lock
+
+
+def _lock_class(lock: object) -> str:
+    return lock.lock_class if isinstance(lock, Mutex) else _lockdep.class_of_plain_lock(lock)
+
+
+def _is_recursive(lock: object) -> bool:
+    """Whether the holder may take ``lock`` again: RLock, Mutex, or a Condition over one."""
+    inner = getattr(lock, "_lock", lock) if isinstance(lock, threading.Condition) else lock
+    return hasattr(inner, "_is_owned") or not hasattr(inner, "locked")
+
+
+def _take(lock: Any, blocking: bool, timeout: float) -> bool:
+    """Take one lock of a group while lock-order checking is on.
+
+    The group is checked as a whole, so an instrumented mutex is taken without
+    its own check (which would record an order inside the group).
+    """
+    if isinstance(lock, Mutex):
+        return acquire_traced(lock, blocking, timeout)
+    return bool(lock.acquire(blocking, timeout))
+
+
+def _give(lock: Any) -> None:
+    """Release one lock of a group; the group keeps the lock-order records itself."""
+    if isinstance(lock, Mutex) and instrumented():
+        release_traced(lock)
+    else:
+        lock.release()
+
+
+@final
+class with_lock:
+    """Hold every lock given for the ``with`` block; release them all on every way out.
+
+    OSv's ``WITH_LOCK``, for several locks at once. They may be named in any
+    order: they are taken with ``std::lock``'s try-and-back-off, so no two
+    callers can deadlock on them, and released in reverse order. With a
+    ``timeout`` (seconds), ``LockTimeout`` is raised with none of them held.
+    Anything with ``acquire()``/``release()`` (threading's Lock, RLock,
+    Condition, Semaphore; ``Mutex``) or ``lock()``/``unlock()``/``try_lock()``
+    can be named.
+
+    >>> import threading
+    >>> a, b = threading.Lock(), Mutex("b")
+    >>> with with_lock(a, b):
+    ...     (a.locked(), b.owned())
+    (True, True)
+    >>> a.locked(), b.owned()
+    (False, False)
+    """
+
+    __slots__ = ("_locks", "_timeout")
+
+    def __init__(self, *locks: Lockable, timeout: float | None = None) -> None:
+        if not locks:
+            raise TypeError("with_lock() needs at least one lock")
+        if timeout is not None:
+            _check_timeout(timeout)
+        # Checked on entry, not here: the with statement is the call, and entry is where
+        # the check is cheapest (an AttributeError from the fast path triggers it).
+        self._locks: tuple[Any, ...] = locks
+        self._timeout = timeout
+
+    def __enter__(self) -> None:
+        locks = self._locks
+        count = len(locks)  # compared as a number: a tuple's length would narrow its type
+        if _checking.enabled or self._timeout is not None or count > 2:
+            self._enter_general()
+            return
+        # One or two locks, no timeout, nothing checked: the common case, kept short.
+        first = locks[0]
+        taken = False
+        try:
+            taken = first.acquire()
+            if count == 1 or locks[-1].acquire(False):
+                return
+        except AttributeError:
+            if taken:
+                first.release()
+            self._adapt_or_refuse()
+            self._enter_general()
+            return
+        except BaseException:
+            if taken:
+                first.release()
+            raise
+        first.release()
+        self._take_all(_plain_take, start=1)  # block on the busy one, as std::lock does
+
+    def _adapt_or_refuse(self) -> None:
+        """After an AttributeError: adapt lock()/unlock() objects, refuse non-lockables."""
+        adapted = _acquirable_all(self._locks)  # a TypeError names the first non-lockable
+        if adapted == self._locks:
+            raise  # noqa: PLE0704 - the AttributeError came from inside a real lock: re-raise it
+        self._locks = adapted
+
+    def _enter_general(self) -> None:
+        """Any number of locks, a timeout, lock-order checking: the whole algorithm."""
+        self._locks = _acquirable_all(self._locks)
+        if not _checking.enabled:
+            self._take_all(_plain_take)
+            return
+        originals = [_original(lock) for lock in self._locks]
+        for lock in originals:
+            _lockdep.before_acquire(_lock_class(lock), lock, recursive=_is_recursive(lock))
+        self._take_all(_take)
+        for lock in originals:
+            _lockdep.after_acquire(_lock_class(lock), lock, recursive=_is_recursive(lock))
+
+    def _take_all(self, take: Callable[[Any, bool, float], bool], start: int = 0) -> None:
+        """``std::lock``: block on one lock, try the rest; on a miss, back off and block on it."""
+        locks = self._locks
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        first = start
+        while True:
+            taken: list[Any] = []
+            try:
+                if not take(locks[first], True, _remaining(deadline)):
+                    raise self._timed_out(first)  # noqa: TRY301 - taken locks go back below
+                taken.append(locks[first])
+                for step in range(1, len(locks)):
+                    index = (first + step) % len(locks)
+                    if not take(locks[index], False, -1):
+                        first = index
+                        break
+                    taken.append(locks[index])
+                else:
+                    return
+            except BaseException:
+                _give_back(taken)
+                raise
+            _give_back(taken)
+            time.sleep(0)  # let the holder of the busy lock run before trying again
+
+    def _timed_out(self, index: int) -> LockTimeout:
+        return LockTimeout(
+            f"timed out after {self._timeout:g} s waiting for {describe(self._locks[index])}; "
+            "no lock of the group is held"
+        )
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not _held.stack:  # nothing recorded: plain releases, last named first
+            for lock in reversed(self._locks):
+                lock.release()
+            return
+        for lock in reversed(self._locks):
+            _give(lock)
+            _lockdep.after_release(_original(lock))
+
+
+def _plain_take(lock: Any, blocking: bool, timeout: float) -> bool:
+    return bool(lock.acquire(blocking, timeout))
+
+
+def _give_back(taken: list[Any]) -> None:
+    for lock in reversed(taken):
+        _give(lock)
+
+
+def _check_timeout(timeout: object) -> None:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not timeout >= 0  # NaN too
+    ):
+        raise ValueError(
+            f"timeout must be a non-negative number of seconds or None, got {timeout!r}"
+        )
+
+
+def _remaining(deadline: float | None) -> float:
+    if deadline is None:
+        return -1
+    return max(0.0, deadline - time.monotonic())
+
+
+@final
+class drop_lock:
+    """Release a held lock for the ``with`` block and take it back on every way out.
+
+    OSv's ``DROP_LOCK``. The calling thread must hold the lock exactly once;
+    otherwise ``LockNotHeldError`` (not held) or ``RuntimeError`` (held more
+    than once) is raised on entry and nothing changes.
+
+    >>> m = Mutex("queue")
+    >>> with m:
+    ...     with drop_lock(m):
+    ...         inside = m.owned()
+    ...     after = m.owned()
+    >>> inside, after
+    (False, True)
+    """
+
+    __slots__ = ("_lock", "_original")
+
+    def __init__(self, lock: Lockable) -> None:
+        self._lock: Any = _as_acquirable(lock)  # a TypeError here names what is not lockable
+        self._original: object = lock
+
+    def __enter__(self) -> None:
+        _check_held_once(self._original)
+        self._lock.release()  # an instrumented mutex updates its own records
+        if not isinstance(self._original, Mutex):
+            _lockdep.after_release(self._original)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        lock = self._original
+        if isinstance(lock, Mutex):
+            lock.acquire()  # checks its own order when lock-order checking is on
+            return
+        checking = _lockdep.state.enabled
+        if checking:
+            _lockdep.before_acquire(_lock_class(lock), lock, recursive=_is_recursive(lock))
+        self._lock.acquire()
+        if checking:
+            _lockdep.after_acquire(_lock_class(lock), lock, recursive=_is_recursive(lock))
+
+
+def _check_held_once(lock: object) -> None:
+    assert_held(lock)
+    count: Callable[[], int] | None = getattr(lock, "_recursion_count", None)
+    depth = count() if count is not None else 1
+    if depth != 1:
+        raise RuntimeError(
+            f"can't drop {describe(lock)}: this thread holds it {depth} times, "
+            "and drop_lock releases it only once"
+        )
+
+
+def assert_held(lock: object) -> None:
+    """Raise ``LockNotHeldError`` unless the calling thread holds ``lock``.
+
+    Mutexes, ``RLock`` and conditions know their owner. A plain ``Lock`` or
+    semaphore does not: for those it checks that the lock is taken, by anyone.
+
+    >>> m = Mutex("db")
+    >>> assert_held(m)
+    Traceback (most recent call last):
+    ...
+    osv_idioms.errors.LockNotHeldError: mutex 'db' is not held by thread 'MainThread'
+    """
+    is_owned = getattr(lock, "_is_owned", None)
+    if callable(is_owned):
+        held = bool(is_owned())
+    else:
+        locked = getattr(lock, "locked", None)
+        if not callable(locked):
+            _as_acquirable(lock)  # a TypeError naming the type when it is no lock at all
+            raise TypeError(f"can't tell whether {describe(lock)} is held: it has no locked()")
+        held = bool(locked())
+    if not held:
+        me = threading.current_thread().name
+        raise LockNotHeldError(f"{describe(lock)} is not held by thread {me!r}")

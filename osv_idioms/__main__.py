@@ -75,5 +75,13 @@ def _split_off_program(
         parser.error(str(exc))
 
 
+def _run() -> int:
+    try:
+        return main()
+    except BrokenPipeError:  # e.g. ``| head``: stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_run())

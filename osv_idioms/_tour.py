@@ -30,7 +30,7 @@ def examples_dir() -> Path | None:
 
 
 def example_for(slide: Slide) -> Path | None:
-    """The example script named after ``slide``'s number (``02_*.py`` for slide 21), if any."""
+    """The example whose docstring opens with ``Slide N:`` for ``slide``, if any."""
     folder = examples_dir()
     if folder is None:
         return None
@@ -41,10 +41,11 @@ def example_for(slide: Slide) -> Path | None:
 
 
 def _slide_of_example(path: Path) -> int:
-    """The slide an example shows, read from its ``Slide: N`` docstring line (0 if none)."""
+    """The slide an example shows, read from its docstring's ``Slide N:`` opening (0 if none)."""
     for line in path.read_text(encoding="utf-8").splitlines()[:10]:
-        if line.startswith("Slide "):
-            number, _, _ = line.removeprefix("Slide ").partition(":")
+        text = line.lstrip('"')
+        if text.startswith("Slide "):
+            number, _, _ = text.removeprefix("Slide ").partition(":")
             if number.isdigit():
                 return int(number)
     return 0
@@ -99,7 +100,8 @@ def _run_example(out: TextIO, example: Path, *, color: bool) -> int:
     except subprocess.TimeoutExpired:
         out.write(f"  {example.name} did not finish within {_EXAMPLE_TIMEOUT_S:g} s\n")
         return 1
-    out.write(_indent(done.stdout.rstrip() + done.stderr.rstrip()) + "\n")
+    shown = "\n".join(part.rstrip() for part in (done.stdout, done.stderr) if part.strip())
+    out.write(_indent(shown) + "\n")
     if done.returncode != 0:
         out.write(f"  {example.name} exited with status {done.returncode}\n")
         return 1

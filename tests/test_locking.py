@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -592,7 +593,7 @@ class TestLockOrder:
         code = "from osv_idioms import locking; print(locking.lock_order_checking(), locking.instrumented())"
         done = subprocess.run(
             [sys.executable, "-c", code],
-            env={"OSV_LOCKDEP": "1", "PATH": ""},
+            env={**os.environ, "OSV_LOCKDEP": "1"},
             capture_output=True,
             text=True,
             timeout=60,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -46,7 +47,7 @@ def perf(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
         timeout=120,
         cwd=cwd,
         check=False,
-        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "OSV_TRACE": "", "OSV_LOCKDEP": ""},
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 import subprocess
 import sys
@@ -321,7 +322,7 @@ class TestEnabling:
         )
         done = subprocess.run(
             [sys.executable, str(script)],
-            env={"OSV_TRACE": "mutex_*,sched_*", "PATH": "", "PYTHONPATH": str(HERE.parent.parent)},
+            env={**os.environ, "OSV_TRACE": "mutex_*,sched_*", "PYTHONPATH": str(HERE.parent.parent)},
             capture_output=True,
             text=True,
             timeout=60,

@@ -322,7 +322,11 @@ class TestEnabling:
         )
         done = subprocess.run(
             [sys.executable, str(script)],
-            env={**os.environ, "OSV_TRACE": "mutex_*,sched_*", "PYTHONPATH": str(HERE.parent.parent)},
+            env={
+                **os.environ,
+                "OSV_TRACE": "mutex_*,sched_*",
+                "PYTHONPATH": str(HERE.parent.parent),
+            },
             capture_output=True,
             text=True,
             timeout=60,

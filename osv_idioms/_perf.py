@@ -32,7 +32,7 @@ __all__ = (
     "split_program",
 )
 
-LIBRARY_MODULES = ("osv_idioms.trace", "osv_idioms.locking")
+LIBRARY_MODULES = ("osv_idioms.trace", "osv_idioms.locking", "osv_idioms.rcu")
 """The library's own modules, imported so their tracepoints can be listed and matched."""
 
 

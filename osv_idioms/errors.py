@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import final
 
 __all__ = (
+    "GracePeriodTimeout",
     "LockNotHeldError",
     "LockOrderError",
     "LockOrderWarning",
     "LockTimeout",
     "ProbeFailedWarning",
+    "RcuCallbackWarning",
+    "RcuReaderExitedWarning",
     "TracepointError",
 )
 
@@ -58,3 +61,18 @@ class LockOrderWarning(RuntimeWarning):
 @final
 class LockNotHeldError(RuntimeError):
     """``assert_held`` or ``drop_lock`` found the lock not held as required."""
+
+
+@final
+class GracePeriodTimeout(TimeoutError):
+    """``synchronize()`` or ``barrier()`` gave up: a read section stayed open past the timeout."""
+
+
+@final
+class RcuCallbackWarning(RuntimeWarning):
+    """A callback run after a grace period raised; the callbacks after it still ran."""
+
+
+@final
+class RcuReaderExitedWarning(RuntimeWarning):
+    """A thread ended inside a read section; grace periods stopped waiting for it."""

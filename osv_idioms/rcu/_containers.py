@@ -1,0 +1,357 @@
+"""``RcuPtr``, ``RcuList`` and ``RcuDict``: values readers load without a lock.
+
+A reader's ``read()`` is one attribute load. Writers serialise on the
+container's ``Mutex`` and publish a new value (copy-on-write) in one store;
+what they replace or remove can be retired after a grace period, when no
+reader can still be using it.
+
+Published values must be treated as immutable: tuples, frozensets, or copies
+no one changes after publishing. A reader holds whatever it loaded, and a
+change made in place would be seen half-done.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import MappingProxyType, TracebackType
+from typing import Any, Generic, TypeVar, final, overload
+
+from ..locking import Mutex
+from ._domain import RcuDomain, default_domain
+
+T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _writer_mutex(kind: str, name: str | None) -> Mutex:
+    """The writers' mutex: named after the container, else after where it was created."""
+    if name is None:
+        frame = sys._getframe(2)  # pyright: ignore[reportPrivateUsage]
+        name = f"{kind}@{frame.f_code.co_filename}:{frame.f_lineno}"
+    return Mutex(name)
+
+
+class _Published:
+    """Shared plumbing: the domain, the writers' mutex, and retiring old values."""
+
+    __slots__ = ("domain", "writer")
+
+    def __init__(self, domain: RcuDomain | None, writer: Mutex) -> None:
+        self.domain: RcuDomain = default_domain if domain is None else domain
+        self.writer: Mutex = writer
+
+    def _retire(self, retire: Callable[[Any], object] | None, values: Iterable[Any]) -> None:
+        if retire is None:
+            return
+        for value in values:
+            self.domain.call_rcu(retire, value)
+
+
+@final
+class Draft(Generic[T]):
+    """The copy ``RcuPtr.copy_update()`` lets a writer change; set ``value`` to replace it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value: T = value
+
+
+@final
+class CopyUpdate(Generic[T]):
+    """The context manager of ``RcuPtr.copy_update()``: publishes the draft on a clean exit."""
+
+    __slots__ = ("_draft", "_ptr", "_retire")
+
+    def __init__(self, ptr: RcuPtr[T], retire: Callable[[T], object] | None) -> None:
+        self._ptr = ptr
+        self._retire = retire
+        self._draft: Draft[T] | None = None
+
+    def __enter__(self) -> Draft[T]:
+        self._ptr.writer.acquire()
+        try:
+            self._draft = Draft(copy.copy(self._ptr.read()))
+        except BaseException:
+            self._ptr.writer.release()
+            raise
+        return self._draft
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        draft, self._draft = self._draft, None
+        try:
+            if exc_type is not None or draft is None:
+                return  # nothing is published: readers keep the current value
+            old = self._ptr.assign(draft.value)
+        finally:
+            self._ptr.writer.release()
+        self._ptr._retire(self._retire, (old,))  # pyright: ignore[reportPrivateUsage]
+
+
+@final
+class RcuPtr(_Published, Generic[T]):
+    """A pointer readers load without a lock, as OSv's ``rcu_ptr<T>``.
+
+    ``read()`` is a plain load, valid inside a read section or not; inside
+    one, the value stays usable until the section ends even if a writer
+    replaces it and retires the old one. Writers are serialised by the caller
+    (``writer`` is a ``Mutex`` for that), or use ``copy_update()``.
+
+    >>> from osv_idioms.rcu import read_lock
+    >>> devices = RcuPtr(("eth0",))
+    >>> with read_lock():
+    ...     devices.read()
+    ('eth0',)
+    >>> devices.assign(("eth0", "eth1"))
+    ('eth0',)
+    >>> with devices.copy_update() as draft:
+    ...     draft.value = draft.value + ("lo",)
+    >>> devices.read()
+    ('eth0', 'eth1', 'lo')
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(
+        self, value: T, *, domain: RcuDomain | None = None, name: str | None = None
+    ) -> None:
+        super().__init__(domain, _writer_mutex("rcu_ptr", name))
+        self._value = value
+
+    def read(self) -> T:
+        """The current value: one attribute load, never blocked by a writer."""
+        return self._value
+
+    def read_by_owner(self) -> T:
+        """The current value, for the writer that serialises updates (OSv's ``read_by_owner``)."""
+        return self._value
+
+    def assign(self, new: T) -> T:
+        """Publish ``new`` in one store and return the value it replaced.
+
+        Serialise writers yourself (``with ptr.writer:``); retire the old value
+        with ``call_rcu`` or ``dispose`` once readers may still hold it.
+        """
+        old = self._value
+        self._value = new
+        return old
+
+    def copy_update(self, *, retire: Callable[[T], object] | None = None) -> CopyUpdate[T]:
+        """Copy the value under the writers' mutex for the caller to change, then publish it.
+
+        On a clean exit of the ``with`` block the draft is published and the
+        old value passed to ``retire`` after a grace period; on an exception
+        nothing changes.
+        """
+        return CopyUpdate(self, retire)
+
+    def __bool__(self) -> bool:
+        return self._value is not None
+
+    def __repr__(self) -> str:
+        return f"RcuPtr({self._value!r})"
+
+
+@final
+class RcuList(_Published, Generic[T]):
+    """A read-mostly list (OSv's ``rcu_list``): lock-free reads of a tuple snapshot.
+
+    Reading, indexing and iterating take no lock and see one consistent
+    snapshot. Writes take the writers' mutex and publish a new tuple; values
+    they remove can be passed to ``retire`` after a grace period.
+
+    >>> handlers = RcuList(["log"])
+    >>> handlers.append("audit")
+    >>> [h for h in handlers], len(handlers), "log" in handlers
+    (['log', 'audit'], 2, True)
+    >>> handlers.remove("log")
+    >>> handlers.snapshot()
+    ('audit',)
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(
+        self, items: Iterable[T] = (), *, domain: RcuDomain | None = None, name: str | None = None
+    ) -> None:
+        super().__init__(domain, _writer_mutex("rcu_list", name))
+        self._items: tuple[T, ...] = tuple(items)
+
+    def snapshot(self) -> tuple[T, ...]:
+        """The current contents: a tuple no writer will ever change."""
+        return self._items
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._items
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[T, ...]: ...
+    def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
+        return self._items[index]
+
+    def __repr__(self) -> str:
+        return f"RcuList({list(self._items)!r})"
+
+    def append(self, value: T) -> None:
+        """Publish the list with ``value`` at the end."""
+        with self.writer:
+            self._items = (*self._items, value)
+
+    def extend(self, values: Iterable[T]) -> None:
+        """Publish the list with ``values`` at the end, all at once."""
+        with self.writer:
+            self._items = (*self._items, *values)
+
+    def insert(self, index: int, value: T) -> None:
+        """Publish the list with ``value`` inserted before ``index``."""
+        with self.writer:
+            items = list(self._items)
+            items.insert(index, value)
+            self._items = tuple(items)
+
+    def remove(self, value: T, *, retire: Callable[[T], object] | None = None) -> None:
+        """Publish the list without the first ``value``; retire it after a grace period.
+
+        Raises:
+            ValueError: ``value`` is not in the list; nothing changes.
+        """
+        with self.writer:
+            items = list(self._items)
+            try:
+                index = items.index(value)
+            except ValueError:
+                raise ValueError(f"RcuList.remove({value!r}): not in the list") from None
+            removed = items.pop(index)
+            self._items = tuple(items)
+        self._retire(retire, (removed,))
+
+    def pop(self, index: int = -1, *, retire: Callable[[T], object] | None = None) -> T:
+        """Publish the list without the item at ``index`` and return it.
+
+        Raises:
+            IndexError: the list is empty or ``index`` is out of range; nothing changes.
+        """
+        with self.writer:
+            items = list(self._items)
+            if not items:
+                raise IndexError("pop from an empty RcuList")
+            removed = items.pop(index)
+            self._items = tuple(items)
+        self._retire(retire, (removed,))
+        return removed
+
+    def clear(self, *, retire: Callable[[T], object] | None = None) -> None:
+        """Publish an empty list; retire every removed value after a grace period."""
+        with self.writer:
+            removed, self._items = self._items, ()
+        self._retire(retire, removed)
+
+
+@final
+class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
+    """A read-mostly dict (OSv's ``rcu_hashtable``): lock-free lookups in a snapshot.
+
+    Lookups and iteration take no lock and see one consistent snapshot; writes
+    take the writers' mutex and publish a new dict. A replaced or removed value
+    can be passed to ``retire`` after a grace period.
+
+    >>> routes = RcuDict({"10.0.0.0/8": "eth0"})
+    >>> routes["192.168.0.0/16"] = "wlan0"
+    >>> routes.get("10.0.0.0/8"), len(routes)
+    ('eth0', 2)
+    >>> routes.remove("10.0.0.0/8")
+    'eth0'
+    >>> dict(routes.snapshot())
+    {'192.168.0.0/16': 'wlan0'}
+    """
+
+    __slots__ = ("_map",)
+
+    def __init__(
+        self,
+        items: Mapping[K, V] | Iterable[tuple[K, V]] = (),
+        *,
+        domain: RcuDomain | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(domain, _writer_mutex("rcu_dict", name))
+        self._map: Mapping[K, V] = MappingProxyType(dict(items))
+
+    def snapshot(self) -> Mapping[K, V]:
+        """The current contents: a read-only mapping no writer will ever change."""
+        return self._map
+
+    def __getitem__(self, key: K) -> V:
+        return self._map[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._map)
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._map
+
+    def __repr__(self) -> str:
+        return f"RcuDict({dict(self._map)!r})"
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self.put(key, value)
+
+    def __delitem__(self, key: K) -> None:
+        self.remove(key)
+
+    def put(self, key: K, value: V, *, retire: Callable[[V], object] | None = None) -> V | None:
+        """Publish the dict with ``key`` set to ``value``; return and retire the old value."""
+        with self.writer:
+            changed = dict(self._map)
+            old = changed.get(key)
+            had_key = key in changed
+            changed[key] = value
+            self._map = MappingProxyType(changed)
+        if had_key:
+            self._retire(retire, (old,))
+        return old
+
+    def remove(self, key: K, *, retire: Callable[[V], object] | None = None) -> V:
+        """Publish the dict without ``key``; return its value and retire it after a grace period.
+
+        Raises:
+            KeyError: ``key`` is not in the dict; nothing changes.
+        """
+        with self.writer:
+            changed = dict(self._map)
+            value = changed.pop(key)
+            self._map = MappingProxyType(changed)
+        self._retire(retire, (value,))
+        return value
+
+    def update(self, items: Mapping[K, V] | Iterable[tuple[K, V]]) -> None:
+        """Publish the dict with every pair of ``items`` set, all at once."""
+        with self.writer:
+            changed = dict(self._map)
+            changed.update(items)
+            self._map = MappingProxyType(changed)
+
+    def clear(self, *, retire: Callable[[V], object] | None = None) -> None:
+        """Publish an empty dict; retire every removed value after a grace period."""
+        with self.writer:
+            removed, self._map = self._map, MappingProxyType({})
+        self._retire(retire, removed.values())

@@ -1,0 +1,460 @@
+"""osv_idioms.rcu: read sections, grace periods, deferred callbacks and the containers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from osv_idioms import rcu, trace
+from osv_idioms.errors import GracePeriodTimeout, RcuCallbackWarning, RcuReaderExitedWarning
+from osv_idioms.rcu import RcuDict, RcuDomain, RcuList, RcuPtr
+
+JOIN_TIMEOUT_S = 30.0
+
+
+class Device:
+    """A resource whose close() must not happen while a reader uses it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __repr__(self) -> str:
+        return f"Device({self.name!r})"
+
+
+@pytest.fixture
+def domain() -> Iterator[RcuDomain]:
+    """A domain of the test's own, closed (callbacks run) at the end."""
+    made = RcuDomain("test")
+    yield made
+    made.close(timeout=JOIN_TIMEOUT_S)
+
+
+class InSection:
+    """A thread parked inside a read section until ``release()``."""
+
+    def __init__(self, domain: RcuDomain, *, nested: int = 1) -> None:
+        self.entered = threading.Event()
+        self._leave = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(domain, nested), name="parked")
+        self.thread.start()
+        assert self.entered.wait(JOIN_TIMEOUT_S)
+
+    def _run(self, domain: RcuDomain, nested: int) -> None:
+        reader = domain.read_lock()
+        for _ in range(nested):
+            reader.__enter__()
+        self.entered.set()
+        self._leave.wait(JOIN_TIMEOUT_S)
+        for _ in range(nested):
+            reader.leave()
+
+    def release(self) -> None:
+        self._leave.set()
+        self.thread.join(JOIN_TIMEOUT_S)
+        assert not self.thread.is_alive()
+
+
+def in_thread(fn: Callable[[], Any]) -> threading.Thread:
+    thread = threading.Thread(target=fn, name="helper")
+    thread.start()
+    return thread
+
+
+class TestReadSections:
+    def test_nested_sections_count_as_one(self, domain: RcuDomain) -> None:
+        """Nested sections keep the outer one's grace period; leaving the last ends it."""
+        with domain.read_lock() as reader:
+            period = reader.period
+            with domain.read_lock():
+                assert (reader.nesting, reader.period) == (2, period)
+            assert domain.in_read_section()
+        assert (reader.nesting, reader.period, domain.in_read_section()) == (0, 0, False)
+
+    def test_one_reader_per_thread(self, domain: RcuDomain) -> None:
+        """``read_lock()`` returns the same reusable object in a thread, another in another."""
+        mine = domain.read_lock()
+        assert domain.read_lock() is mine
+        other: list[rcu.Reader] = []
+        in_thread(lambda: other.append(domain.read_lock())).join(JOIN_TIMEOUT_S)
+        assert other[0] is not mine
+        assert other[0].thread.name == "helper"
+
+    def test_leaving_a_section_not_entered(self, domain: RcuDomain) -> None:
+        """Leaving with no section open is a RuntimeError naming the thread; nothing changes."""
+        reader = domain.read_lock()
+        with pytest.raises(
+            RuntimeError, match=r"^thread 'MainThread' left a read section it had not entered$"
+        ):
+            reader.leave()
+        assert reader.nesting == 0
+
+    def test_domains_are_independent(self, domain: RcuDomain) -> None:
+        """A section in one domain does not hold up another domain's grace period."""
+        with rcu.read_lock():
+            domain.synchronize(timeout=JOIN_TIMEOUT_S)
+            assert not domain.in_read_section()
+
+
+class TestSynchronize:
+    def test_waits_for_a_section_that_began_before(self, domain: RcuDomain) -> None:
+        """synchronize() returns only after an older section has ended."""
+        parked = InSection(domain)
+        done = threading.Event()
+
+        def synchronize_then_say_so() -> None:
+            domain.synchronize(timeout=JOIN_TIMEOUT_S)
+            done.set()
+
+        waiter = in_thread(synchronize_then_say_so)
+        assert not done.wait(0.05)  # still waiting: the parked section is older
+        parked.release()
+        waiter.join(JOIN_TIMEOUT_S)
+        assert done.is_set()
+
+    def test_nested_section_is_waited_for_until_the_outermost_ends(self, domain: RcuDomain) -> None:
+        """A section entered three times is one section: waited for until fully left."""
+        parked = InSection(domain, nested=3)
+        with pytest.raises(GracePeriodTimeout):
+            domain.synchronize(timeout=0.05)
+        parked.release()
+        domain.synchronize(timeout=JOIN_TIMEOUT_S)
+
+    def test_ignores_sections_that_begin_later(self, domain: RcuDomain) -> None:
+        """A section that begins after the call, and stays open, does not hold it up."""
+        started = threading.Event()
+        stop = threading.Event()
+
+        def late_reader() -> None:
+            started.wait(JOIN_TIMEOUT_S)
+            with domain.read_lock():
+                stop.wait(JOIN_TIMEOUT_S)
+
+        parked = InSection(domain)
+        reader = in_thread(late_reader)
+        outcome: list[str] = []
+
+        def synchronizer() -> None:
+            domain.synchronize(timeout=JOIN_TIMEOUT_S)
+            outcome.append("done")
+
+        waiter = in_thread(synchronizer)
+        time.sleep(0.02)  # let synchronize() advance the period before the late section
+        started.set()
+        time.sleep(0.02)
+        parked.release()  # the only older section ends: the late one must not matter
+        waiter.join(JOIN_TIMEOUT_S)
+        stop.set()
+        reader.join(JOIN_TIMEOUT_S)
+        assert outcome == ["done"]
+
+    def test_timeout_names_the_reader(self, domain: RcuDomain) -> None:
+        """A bounded wait raises GracePeriodTimeout naming the thread still inside."""
+        parked = InSection(domain)
+        try:
+            with pytest.raises(
+                GracePeriodTimeout,
+                match=r"^synchronize\(\) timed out after 0.01 s: thread 'parked' is still in a read section of 'test'$",
+            ):
+                domain.synchronize(timeout=0.01)
+        finally:
+            parked.release()
+        assert isinstance(GracePeriodTimeout("x"), TimeoutError)
+
+    def test_inside_a_section_is_refused(self, domain: RcuDomain) -> None:
+        """synchronize() and barrier() in a section would wait for themselves: refused."""
+        with domain.read_lock():
+            for call in (domain.synchronize, domain.barrier):
+                with pytest.raises(
+                    RuntimeError, match=r"inside a read section would wait for that section to end"
+                ):
+                    call()
+            assert domain.in_read_section()
+
+    def test_thread_that_exits_inside_is_reported(self, domain: RcuDomain) -> None:
+        """A thread that ended inside a section is reported and no longer waited for."""
+
+        def leave_open() -> None:
+            domain.read_lock().__enter__()
+
+        thread = threading.Thread(target=leave_open, name="quitter")
+        thread.start()
+        thread.join(JOIN_TIMEOUT_S)
+        with pytest.warns(
+            RcuReaderExitedWarning,
+            match=r"^thread 'quitter' ended inside a read section of 'test'; grace periods no longer wait for it$",
+        ):
+            domain.synchronize(timeout=JOIN_TIMEOUT_S)
+        domain.synchronize(timeout=JOIN_TIMEOUT_S)  # forgotten: no second report
+
+    def test_grace_periods_are_traced_as_a_timed_pair(self, domain: RcuDomain) -> None:
+        """rcu_synchronize / rcu_synchronize_ret bracket each grace period."""
+        with trace.count("rcu_synchronize", "rcu_synchronize_ret") as counts:
+            domain.synchronize()
+            domain.synchronize()
+        assert dict(counts) == {"rcu_synchronize": 2, "rcu_synchronize_ret": 2}
+        assert trace.start_of("rcu_synchronize_ret") == "rcu_synchronize"
+
+
+class TestCallbacks:
+    def test_call_rcu_runs_after_older_sections(self, domain: RcuDomain) -> None:
+        """A callback queued while a section is open runs only after it ends."""
+        ran = threading.Event()
+        parked = InSection(domain)
+        domain.call_rcu(ran.set)
+        assert not ran.wait(0.05)
+        parked.release()
+        domain.barrier(timeout=JOIN_TIMEOUT_S)
+        assert ran.is_set()
+
+    def test_call_rcu_never_blocks_inside_a_section(self, domain: RcuDomain) -> None:
+        """Queuing from inside a section returns at once; the callback waits for the section."""
+        seen: list[bool] = []
+        with domain.read_lock():
+            domain.call_rcu(lambda: seen.append(True))
+            assert domain.pending() == 1
+            time.sleep(0.02)
+            assert seen == []
+        domain.barrier(timeout=JOIN_TIMEOUT_S)
+        assert (seen, domain.pending()) == ([True], 0)
+
+    def test_callbacks_run_in_order_with_their_arguments(self, domain: RcuDomain) -> None:
+        """Callbacks run in the order queued, each with its own arguments."""
+        order: list[int] = []
+        for i in range(20):
+            domain.call_rcu(order.append, i)
+        domain.barrier(timeout=JOIN_TIMEOUT_S)
+        assert order == list(range(20))
+
+    def test_exception_is_reported_and_later_callbacks_run(self, domain: RcuDomain) -> None:
+        """A failing callback is reported through on_error; the next still runs."""
+        errors: list[tuple[object, BaseException]] = []
+        reporting = RcuDomain("reporting", on_error=lambda fn, exc: errors.append((fn, exc)))
+        ran: list[str] = []
+
+        def broken() -> None:
+            raise ValueError("close failed")
+
+        reporting.call_rcu(broken)
+        reporting.call_rcu(ran.append, "after")
+        reporting.barrier(timeout=JOIN_TIMEOUT_S)
+        reporting.close()
+        assert ran == ["after"]
+        assert [(fn, str(exc)) for fn, exc in errors] == [(broken, "close failed")]
+
+    def test_default_report_is_a_warning(self, domain: RcuDomain) -> None:
+        """Without on_error, a failing callback is an RcuCallbackWarning."""
+
+        def broken() -> None:
+            raise ValueError("nope")
+
+        domain.call_rcu(broken)
+        with pytest.warns(
+            RcuCallbackWarning, match=r"RCU callback '.*broken' raised ValueError: nope"
+        ):
+            domain.barrier(timeout=JOIN_TIMEOUT_S)
+
+    def test_dispose_closes_after_a_grace_period(self, domain: RcuDomain) -> None:
+        """dispose(obj) is obj.close() after a grace period (OSv's rcu_dispose)."""
+        device = Device("eth0")
+        parked = InSection(domain)
+        domain.dispose(device)
+        time.sleep(0.02)
+        assert not device.closed
+        parked.release()
+        domain.barrier(timeout=JOIN_TIMEOUT_S)
+        assert device.closed
+
+    def test_bad_arguments(self, domain: RcuDomain) -> None:
+        """A non-callable or a closeless object is refused at the call; nothing is queued."""
+        with pytest.raises(TypeError, match=r"^call_rcu\(\) needs a callable, got int$"):
+            domain.call_rcu(3)  # type: ignore[arg-type]
+        with pytest.raises(
+            TypeError, match=r"^dispose\(\) needs an object with a close\(\) method, got str$"
+        ):
+            domain.dispose("text")
+        assert domain.pending() == 0
+
+    def test_barrier_timeout(self, domain: RcuDomain) -> None:
+        """barrier() with a timeout gives up while an older section stays open."""
+        parked = InSection(domain)
+        domain.call_rcu(lambda: None)
+        try:
+            with pytest.raises(
+                GracePeriodTimeout,
+                match=r"^barrier\(\) timed out after 0.05 s with callbacks of 'test' still waiting",
+            ):
+                domain.barrier(timeout=0.05)
+        finally:
+            parked.release()
+
+    def test_closed_domain_refuses_callbacks(self) -> None:
+        """After close() (which runs what was queued), call_rcu is refused."""
+        closing = RcuDomain("closing")
+        ran: list[int] = []
+        closing.call_rcu(ran.append, 1)
+        closing.close()
+        assert ran == [1]
+        with pytest.raises(RuntimeError, match=r"^RCU domain 'closing' is closed$"):
+            closing.call_rcu(ran.append, 2)
+
+    def test_callbacks_left_at_exit_run(self, tmp_path: Any) -> None:
+        """Callbacks still queued when the interpreter exits are run."""
+        import subprocess
+        import sys
+
+        script = tmp_path / "atexit_rcu.py"
+        script.write_text(
+            "from osv_idioms import rcu\nrcu.call_rcu(print, 'ran at exit')\n",
+            encoding="utf-8",
+        )
+        done = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert (done.returncode, done.stdout) == (0, "ran at exit\n"), done.stderr
+
+
+class TestRcuPtr:
+    def test_read_assign_and_bool(self, domain: RcuDomain) -> None:
+        """read() loads, assign() publishes and returns the old value, bool() tests for None."""
+        ptr: RcuPtr[tuple[str, ...] | None] = RcuPtr(None, domain=domain)
+        assert not ptr
+        assert ptr.assign(("a",)) is None
+        assert ptr
+        assert ptr.read() == ptr.read_by_owner() == ("a",)
+        assert repr(ptr) == "RcuPtr(('a',))"
+
+    def test_copy_update_publishes_and_retires(self, domain: RcuDomain) -> None:
+        """The draft is a copy; a clean exit publishes it and retires the old value."""
+        original = [Device("a")]
+        ptr = RcuPtr(original, domain=domain)
+        retired: list[list[Device]] = []
+        with ptr.copy_update(retire=retired.append) as draft:
+            draft.value.append(Device("b"))
+            assert ptr.read() is original  # readers still see the old list
+            assert ptr.writer.owned()
+        assert [d.name for d in ptr.read()] == ["a", "b"]
+        assert [d.name for d in original] == ["a"]
+        domain.barrier(timeout=JOIN_TIMEOUT_S)
+        assert retired == [original]
+        assert not ptr.writer.owned()
+
+    def test_copy_update_exception_publishes_nothing(self, domain: RcuDomain) -> None:
+        """An exception in the block leaves the value and the writer mutex as they were."""
+        ptr: RcuPtr[tuple[int, ...]] = RcuPtr((1, 2), domain=domain)
+        with pytest.raises(KeyError), ptr.copy_update() as draft:
+            draft.value = (3,)
+            raise KeyError("abandon")
+        assert ptr.read() == (1, 2)
+        assert not ptr.writer.owned()
+
+    def test_writer_mutex_is_named_after_the_creation_site(self, domain: RcuDomain) -> None:
+        """Unnamed pointers get a lock class of their own creation site; a name wins."""
+        ptr = RcuPtr(0, domain=domain)
+        assert ptr.writer.label.startswith(f"rcu_ptr@{__file__}:")
+        assert RcuPtr(0, domain=domain, name="devices").writer.label == "devices"
+
+
+class TestRcuList:
+    def test_reads_see_a_snapshot(self, domain: RcuDomain) -> None:
+        """An iteration started before a write sees the list as it was."""
+        items = RcuList([1, 2, 3], domain=domain)
+        walk = iter(items)
+        items.append(4)
+        assert list(walk) == [1, 2, 3]
+        assert (list(items), len(items), items[0], items[1:3], 4 in items) == (
+            [1, 2, 3, 4],
+            4,
+            1,
+            (2, 3),
+            True,
+        )
+        assert repr(items) == "RcuList([1, 2, 3, 4])"
+
+    def test_writes(self, domain: RcuDomain) -> None:
+        """append, extend, insert, remove, pop and clear publish new tuples."""
+        items: RcuList[str] = RcuList(domain=domain)
+        items.extend(["b", "d"])
+        items.insert(0, "a")
+        items.insert(2, "c")
+        assert items.snapshot() == ("a", "b", "c", "d")
+        assert items.pop() == "d"
+        assert items.pop(0) == "a"
+        items.remove("b")
+        assert items.snapshot() == ("c",)
+        items.clear()
+        assert items.snapshot() == ()
+
+    def test_removed_values_are_retired_after_a_grace_period(self, domain: RcuDomain) -> None:
+        """remove/pop/clear pass what they removed to retire, after a grace period."""
+        a, b, c = Device("a"), Device("b"), Device("c")
+        devices = RcuList([a, b, c], domain=domain)
+        parked = InSection(domain)
+        devices.remove(a, retire=Device.close)
+        devices.pop(retire=Device.close)
+        time.sleep(0.02)
+        assert not (a.closed or c.closed)
+        parked.release()
+        devices.clear(retire=Device.close)
+        domain.barrier(timeout=JOIN_TIMEOUT_S)
+        assert [d.closed for d in (a, b, c)] == [True, True, True]
+
+    def test_bad_removals_change_nothing(self, domain: RcuDomain) -> None:
+        """Removing what is absent, or popping an empty list, raises and changes nothing."""
+        items = RcuList([1], domain=domain)
+        with pytest.raises(ValueError, match=r"^RcuList.remove\(2\): not in the list$"):
+            items.remove(2)
+        items.pop()
+        with pytest.raises(IndexError, match=r"^pop from an empty RcuList$"):
+            items.pop()
+        assert items.snapshot() == ()
+        assert not items.writer.owned()
+
+
+class TestRcuDict:
+    def test_lookups_see_a_snapshot(self, domain: RcuDomain) -> None:
+        """A snapshot taken before a write never changes."""
+        table = RcuDict({"a": 1}, domain=domain)
+        before = table.snapshot()
+        table["b"] = 2
+        assert dict(before) == {"a": 1}
+        assert (table["b"], table.get("z"), "a" in table, len(table), sorted(table)) == (
+            2,
+            None,
+            True,
+            2,
+            ["a", "b"],
+        )
+        assert repr(table) == "RcuDict({'a': 1, 'b': 2})"
+        with pytest.raises(TypeError):
+            before["c"] = 3  # type: ignore[index]
+
+    def test_writes_and_retire(self, domain: RcuDomain) -> None:
+        """put returns and retires a replaced value; remove and clear retire removed ones."""
+        old, new, other = Device("old"), Device("new"), Device("other")
+        table = RcuDict([("eth0", old)], domain=domain)
+        assert table.put("eth0", new, retire=Device.close) is old
+        assert table.put("eth1", other, retire=Device.close) is None
+        table.update({"lo": Device("lo")})
+        assert table.remove("eth1", retire=Device.close) is other
+        del table["lo"]
+        table.clear(retire=Device.close)
+        domain.barrier(timeout=JOIN_TIMEOUT_S)
+        assert [d.closed for d in (old, other, new)] == [True, True, True]
+        assert len(table) == 0
+
+    def test_missing_key(self, domain: RcuDomain) -> None:
+        """Removing an absent key is a KeyError and nothing changes."""
+        table = RcuDict({"a": 1}, domain=domain)
+        with pytest.raises(KeyError, match="'b'"):
+            table.remove("b")
+        assert dict(table) == {"a": 1}
+        assert not table.writer.owned()

@@ -1,0 +1,177 @@
+"""osv_idioms.rcu under real threads: nothing is reclaimed under a reader, readers never wait."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from osv_idioms.rcu import RcuDict, RcuDomain, RcuList, RcuPtr
+
+READERS = 4
+JOIN_TIMEOUT_S = 60.0
+
+
+class Resource:
+    """Closed by the writer's retirement; a reader must never see it closed."""
+
+    __slots__ = ("closed", "serial")
+
+    def __init__(self, serial: int) -> None:
+        self.serial = serial
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def domain() -> Iterator[RcuDomain]:
+    made = RcuDomain("stress")
+    yield made
+    made.close(timeout=JOIN_TIMEOUT_S)
+
+
+def run_threads(targets: list[Callable[[], None]]) -> None:
+    """Start the targets together on a barrier, join with a timeout, re-raise any failure."""
+    barrier = threading.Barrier(len(targets))
+    errors: list[BaseException] = []
+
+    def start(target: Callable[[], None]) -> None:
+        try:
+            barrier.wait(JOIN_TIMEOUT_S)
+            target()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=start, args=(t,), name=f"t{i}") for i, t in enumerate(targets)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN_TIMEOUT_S)
+    assert not any(thread.is_alive() for thread in threads)
+    if errors:
+        raise errors[0]
+
+
+def test_retired_values_are_never_closed_under_a_reader(domain: RcuDomain) -> None:
+    """4 readers check every value they read stays open; a writer replaces and disposes 3,000 times."""
+    ptr = RcuPtr(Resource(0), domain=domain)
+    rounds = 3_000
+    stop = threading.Event()
+    violations: list[int] = []
+    reads = [0] * READERS
+
+    def reader(index: int) -> Callable[[], None]:
+        def run() -> None:
+            section = domain.read_lock()
+            while not stop.is_set():
+                with section:
+                    seen = ptr.read()
+                    if seen.closed:
+                        violations.append(seen.serial)
+                    for _ in range(3):  # give the writer and reclaimer a chance to run
+                        threading.Event().is_set()
+                    if seen.closed:
+                        violations.append(seen.serial)
+                reads[index] += 1  # this thread's own slot
+
+        return run
+
+    def writer() -> None:
+        for serial in range(1, rounds + 1):
+            with ptr.writer:
+                old = ptr.assign(Resource(serial))
+            domain.dispose(old)
+        domain.barrier(JOIN_TIMEOUT_S)
+        stop.set()
+
+    run_threads([reader(i) for i in range(READERS)] + [writer])
+    assert violations == []
+    assert all(count > 0 for count in reads)
+    assert domain.pending() == 0
+
+
+def test_a_writer_holding_its_mutex_never_delays_readers(domain: RcuDomain) -> None:
+    """Readers finish thousands of reads while a writer sits on the writers' mutex."""
+    ptr = RcuPtr((1, 2, 3), domain=domain)
+    holding = threading.Event()
+    readers_done = threading.Event()
+    finished: list[bool] = []
+    writer_thread: list[threading.Thread] = []
+
+    def writer() -> None:
+        writer_thread.append(threading.current_thread())
+        with ptr.writer:
+            holding.set()
+            readers_done.wait(JOIN_TIMEOUT_S)
+
+    def readers() -> None:
+        assert holding.wait(JOIN_TIMEOUT_S)
+        section = domain.read_lock()
+        for _ in range(5_000):
+            with section:
+                assert ptr.read() == (1, 2, 3)
+        finished.append(ptr.writer.owner is writer_thread[0])  # still held while we read
+        readers_done.set()
+
+    run_threads([writer, readers])
+    assert finished == [True]
+
+
+def test_containers_under_concurrent_readers_and_writers(domain: RcuDomain) -> None:
+    """Readers iterating RcuList/RcuDict always see whole snapshots while writers churn."""
+    items: RcuList[int] = RcuList(range(10), domain=domain)
+    table: RcuDict[int, int] = RcuDict({i: i for i in range(10)}, domain=domain)
+    stop = threading.Event()
+    bad: list[object] = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            snapshot = items.snapshot()
+            if list(snapshot) != sorted(snapshot) or len(set(snapshot)) != len(snapshot):
+                bad.append(snapshot)
+            view = table.snapshot()
+            if any(key != value for key, value in view.items()):
+                bad.append(dict(view))
+
+    def writer() -> None:
+        for n in range(10, 1_010):
+            items.append(n)
+            items.pop(0)
+            table[n] = n
+            table.remove(n - 10)
+        stop.set()
+
+    run_threads([reader, reader, reader, writer])
+    assert bad == []
+    assert items.snapshot() == tuple(range(1_000, 1_010))
+    assert sorted(table) == list(range(1_000, 1_010))
+
+
+def test_concurrent_synchronize_and_call_rcu(domain: RcuDomain) -> None:
+    """Many threads synchronizing and queuing at once: every callback runs exactly once."""
+    ran: list[int] = []
+    lock = threading.Lock()
+
+    def record(value: int) -> None:
+        with lock:
+            ran.append(value)
+
+    def worker(base: int) -> Callable[[], None]:
+        def run() -> None:
+            for i in range(200):
+                domain.call_rcu(record, base + i)
+                if i % 50 == 0:
+                    domain.synchronize(JOIN_TIMEOUT_S)
+                with domain.read_lock():
+                    pass
+
+        return run
+
+    run_threads([worker(k * 1_000) for k in range(5)])
+    domain.barrier(JOIN_TIMEOUT_S)
+    assert sorted(ran) == sorted(k * 1_000 + i for k in range(5) for i in range(200))

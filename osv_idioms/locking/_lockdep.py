@@ -52,14 +52,20 @@ _plain_serial = iter(range(1, sys.maxsize))
 
 
 class _Held(threading.local):
-    """The locks this thread holds, in the order taken: (class, lock, recursive)."""
+    """The locks this thread holds, in the order taken (the locks themselves: no allocation)."""
 
     def __init__(self) -> None:
-        self.stack: list[tuple[str, object, bool]] = []
+        self.stack: list[object] = []
 
 
 held = _Held()
 _held = held  # the name used inside this module
+
+
+def class_of(lock: object) -> str:
+    """A lock's class: a mutex says its own; any other lock is a class of its own."""
+    key: str | None = getattr(lock, "lock_class", None)
+    return key if key is not None else class_of_plain_lock(lock)
 
 
 def class_of_plain_lock(lock: object) -> str:
@@ -82,7 +88,7 @@ def _still_held(lock: object) -> bool:
 
 def holds(lock: object) -> bool:
     """Whether this thread took ``lock`` through a checked path and still holds it."""
-    return any(held is lock for _, held, _ in _held.stack) and _still_held(lock)
+    return any(held is lock for held in _held.stack) and _still_held(lock)
 
 
 def before_acquire(key: str, lock: object, *, recursive: bool) -> None:
@@ -93,7 +99,7 @@ def before_acquire(key: str, lock: object, *, recursive: bool) -> None:
             non-recursive lock this thread already holds (it would hang).
     """
     new_orders: list[str] = []
-    for held_key, held, _ in _held.stack:
+    for held in _held.stack:
         if held is lock:
             if not _still_held(held):
                 continue
@@ -104,6 +110,7 @@ def before_acquire(key: str, lock: object, *, recursive: bool) -> None:
                 "a non-recursive lock would wait for itself forever"
             )
             return
+        held_key = class_of(held)
         if held_key != key and key not in _graph.get(held_key, _NO_EDGES) and _still_held(held):
             new_orders.append(held_key)
     for held_key in new_orders:  # rare: an order never seen before
@@ -113,16 +120,16 @@ def before_acquire(key: str, lock: object, *, recursive: bool) -> None:
 _NO_EDGES: dict[str, _Edge] = {}
 
 
-def after_acquire(key: str, lock: object, *, recursive: bool) -> None:
+def after_acquire(lock: object) -> None:
     """Remember that this thread now holds ``lock``."""
-    _held.stack.append((key, lock, recursive))
+    _held.stack.append(lock)
 
 
 def after_release(lock: object) -> None:
     """Forget the latest entry for ``lock`` (absent if it was taken while checking was off)."""
     stack = _held.stack
     for index in range(len(stack) - 1, -1, -1):
-        if stack[index][1] is lock:
+        if stack[index] is lock:
             del stack[index]
             return
 

@@ -239,14 +239,14 @@ def _traced_acquire(self: Mutex, blocking: bool = True, timeout: float = -1) -> 
     else:  # checking without tracing: skip the (empty) tracepoint calls
         got = bool(_c_acquire(self, False)) or bool(_c_acquire(self, True, timeout))
     if got:
-        stack.append((self.lock_class, self, True))
+        stack.append(self)
     return got
 
 
 def _forget(self: Mutex) -> None:
     """Drop the mutex from this thread's held list when its last level goes."""
     stack = _held.stack
-    if stack and stack[-1][1] is self:
+    if stack and stack[-1] is self:
         stack.pop()  # the usual case: released in the reverse order of taking
     else:
         _lockdep.after_release(self)
@@ -261,7 +261,7 @@ def _traced_release(self: Mutex) -> None:
 def _traced_exit(self: Mutex, exc_type: object, exc: object, tb: object) -> None:
     if _c_recursion_count(self) == 1:  # ``_forget``, written out: this is the hot path
         stack = _held.stack
-        if stack and stack[-1][1] is self:
+        if stack and stack[-1] is self:
             stack.pop()
         else:
             _lockdep.after_release(self)
@@ -285,7 +285,7 @@ def _traced_acquire_restore(self: Mutex, saved: Any) -> None:
     trace_mutex_lock(self)
     _c_acquire_restore(self, saved)
     if _lockdep.state.enabled:
-        _lockdep.after_acquire(self.lock_class, self, recursive=True)
+        _lockdep.after_acquire(self)
 
 
 _INSTRUMENTED = {

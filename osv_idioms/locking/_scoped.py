@@ -107,10 +107,6 @@ def _original(lock: object) -> object:
     return lock.inner if isinstance(lock, _LockUnlockAdapter) else lock
 
 
-def _lock_class(lock: object) -> str:
-    return lock.lock_class if isinstance(lock, Mutex) else _lockdep.class_of_plain_lock(lock)
-
-
 def _is_recursive(lock: object) -> bool:
     """Whether the holder may take ``lock`` again: RLock, Mutex, or a Condition over one."""
     inner = getattr(lock, "_lock", lock) if isinstance(lock, threading.Condition) else lock
@@ -210,10 +206,10 @@ class with_lock:
             return
         originals = [_original(lock) for lock in self._locks]
         for lock in originals:
-            _lockdep.before_acquire(_lock_class(lock), lock, recursive=_is_recursive(lock))
+            _lockdep.before_acquire(_lockdep.class_of(lock), lock, recursive=_is_recursive(lock))
         self._take_all(_take)
         for lock in originals:
-            _lockdep.after_acquire(_lock_class(lock), lock, recursive=_is_recursive(lock))
+            _lockdep.after_acquire(lock)
 
     def _take_all(self, take: Callable[[Any, bool, float], bool], start: int = 0) -> None:
         """``std::lock``: block on one lock, try the rest; on a miss, back off and block on it."""
@@ -328,10 +324,10 @@ class drop_lock:
             return
         checking = _lockdep.state.enabled
         if checking:
-            _lockdep.before_acquire(_lock_class(lock), lock, recursive=_is_recursive(lock))
+            _lockdep.before_acquire(_lockdep.class_of(lock), lock, recursive=_is_recursive(lock))
         self._lock.acquire()
         if checking:
-            _lockdep.after_acquire(_lock_class(lock), lock, recursive=_is_recursive(lock))
+            _lockdep.after_acquire(lock)
 
 
 def _check_held_once(lock: object) -> None:

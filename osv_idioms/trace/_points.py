@@ -173,7 +173,8 @@ def _compile_body(
     if recording:
         stack = f"{_PREFIX}stack()" if backtrace else "None"
         statements.append(
-            f"{_PREFIX}append(({_PREFIX}seq(), {_PREFIX}point, {_PREFIX}ns(), "
+            # The name is a literal (a constant load); events() finds the point by it.
+            f"{_PREFIX}append(({_PREFIX}seq(), {point.name!r}, {_PREFIX}ns(), "
             f"{_PREFIX}thread.tag, {stack}, {_args_source(point)}))"
         )
     if probing:
@@ -782,8 +783,8 @@ def events() -> list[TraceEvent]:
 
 
 def _to_event(record: tuple[Any, ...]) -> TraceEvent:
-    seq, point, ns, (ident, thread_name, native_id), stack, *values = record
-    assert isinstance(point, _Point)
+    seq, name, ns, (ident, thread_name, native_id), stack, *values = record
+    point = _points[name]
     return TraceEvent(
         seq,
         point.name,

@@ -14,7 +14,6 @@ batches: one grace period, then every callback of the batch, in order.
 from __future__ import annotations
 
 import atexit
-import itertools
 import threading
 import time
 import traceback
@@ -67,9 +66,9 @@ class Reader:
 
     def __init__(self, domain: RcuDomain, thread: threading.Thread) -> None:
         self._domain = domain
-        self.thread = thread
-        self.nesting = 0  # written only by the owning thread
-        self.period = 0  # the grace period its outermost section began in; 0 when outside
+        self.thread: threading.Thread = thread
+        self.nesting: int = 0  # written only by the owning thread
+        self.period: int = 0  # the grace period its outermost section began; 0 when outside
 
     def __enter__(self) -> Self:
         if self.nesting == 0:
@@ -148,14 +147,14 @@ class RcuDomain:
     )
 
     def __init__(self, name: str = "rcu", *, on_error: ErrorHandler | None = None) -> None:
-        self.name = name
-        self.period = 1  # read by every reader at entry; only synchronize() advances it
+        self.name: str = name
+        self.period: int = 1  # read by every reader at entry; only synchronize() advances it
         self._readers: tuple[Reader, ...] = ()  # replaced, never mutated
         self._register_lock = threading.Lock()
         self._local = _ThreadReaders(self)
         self._on_error = on_error
         self._callbacks: deque[tuple[int, Callable[..., object], tuple[Any, ...]]] = deque()
-        self._queued = itertools.count(1)  # tickets, in queue order: taken under _queue_lock
+        self._queued = 0  # callbacks queued so far; a callback's ticket is its number: _queue_lock
         self._queue_lock = threading.Lock()
         self._grace_lock = threading.Lock()
         self._done = threading.Condition(threading.Lock())
@@ -259,7 +258,8 @@ class RcuDomain:
         if self._closed:
             raise RuntimeError(f"RCU domain {self.name!r} is closed")
         with self._queue_lock:  # tickets and queue order agree, so barrier() can trust them
-            self._callbacks.append((next(self._queued), fn, args))
+            self._queued += 1
+            self._callbacks.append((self._queued, fn, args))
         self._ensure_reclaimer()
         self._wake.set()
 
@@ -281,7 +281,7 @@ class RcuDomain:
         """
         self._refuse_inside_section("barrier()")
         with self._queue_lock:
-            ticket = _read_count(self._queued) - 1
+            ticket = self._queued
         with self._done:
             if not self._done.wait_for(lambda: self._batches_done >= ticket, timeout):
                 raise GracePeriodTimeout(
@@ -292,7 +292,7 @@ class RcuDomain:
     def pending(self) -> int:
         """How many callbacks are queued and not yet run."""
         with self._done:
-            return _read_count(self._queued) - 1 - self._batches_done
+            return self._queued - self._batches_done
 
     def _ensure_reclaimer(self) -> None:
         if self._reclaimer is not None:
@@ -354,11 +354,6 @@ class RcuDomain:
         _live_domains.discard(self)
 
 
-def _read_count(counter: itertools.count[int]) -> int:
-    """The next value ``counter`` would give, read without consuming it."""
-    return int(repr(counter)[len("count(") : -1])
-
-
 def _reclaim_forever(domain_ref: weakref.ref[RcuDomain], wake: threading.Event) -> None:
     """The reclaimer thread: holds its domain only while a batch runs."""
     while True:
@@ -378,7 +373,7 @@ def _reclaim_forever(domain_ref: weakref.ref[RcuDomain], wake: threading.Event) 
 
 _live_domains: weakref.WeakSet[RcuDomain] = weakref.WeakSet()
 
-default_domain = RcuDomain("default")
+default_domain: RcuDomain = RcuDomain("default")
 """The domain the module-level functions and containers use unless given another."""
 
 

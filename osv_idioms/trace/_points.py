@@ -59,16 +59,15 @@ _thread_tag = _ThreadTag()
 class _Ring:
     """The bounded record buffer: a deque whose appends never block, and a sequence number.
 
-    Each record starts with its sequence number, so the records pushed out of
-    the deque are counted by the gap between the first one kept and ``base``.
+    Each record starts with its sequence number, counted from 0 for each new
+    ring, so the first record kept tells how many were pushed out before it.
     """
 
-    __slots__ = ("base", "records", "seq")
+    __slots__ = ("records", "seq")
 
-    def __init__(self, size: int, base: int = 0) -> None:
+    def __init__(self, size: int) -> None:
         self.records: deque[tuple[Any, ...]] = deque(maxlen=size)
-        self.seq = itertools.count(base)
-        self.base = base
+        self.seq = itertools.count()
 
 
 def _read_count(counter: itertools.count[int]) -> int:
@@ -765,7 +764,7 @@ def snapshot() -> TraceSnapshot:
     """Copy the ring without stopping the threads that write to it."""
     ring = _ring
     records = ring.records.copy()  # one C call: consistent even while others append
-    overwritten = (records[0][0] - ring.base) if records else 0
+    overwritten = records[0][0] if records else 0
     return TraceSnapshot(tuple(_to_event(record) for record in records), overwritten)
 
 

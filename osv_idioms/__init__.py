@@ -1,14 +1,16 @@
 """The C++ systems idioms of "Lessons learned from OSv", as typed, thread-safe Python.
 
 Each idiom is a public module (``osv_idioms.trace``, ...), mapped to its slide
-in ``docs/slides.md``. Its types, and the ``tracepoint`` decorator, are
-re-exported here, with ``tracepoint``, ``with_lock`` and ``drop_lock``; its
-verbs (``trace.enable``, ``locking.check_lock_order``) stay in their module.
+in ``docs/slides.md``. Its types are re-exported here, with ``tracepoint``,
+``with_lock``, ``drop_lock`` and ``make_shared``; its verbs (``trace.enable``,
+``locking.check_lock_order``) stay in their module.
 """
 
 from __future__ import annotations
 
+from .errors import BadWeakPtr as BadWeakPtr
 from .errors import GracePeriodTimeout as GracePeriodTimeout
+from .errors import LeakedHandleError as LeakedHandleError
 from .errors import LockNotHeldError as LockNotHeldError
 from .errors import LockOrderError as LockOrderError
 from .errors import LockOrderWarning as LockOrderWarning
@@ -16,6 +18,8 @@ from .errors import LockTimeout as LockTimeout
 from .errors import ProbeFailedWarning as ProbeFailedWarning
 from .errors import RcuCallbackWarning as RcuCallbackWarning
 from .errors import RcuReaderExitedWarning as RcuReaderExitedWarning
+from .errors import RefCountError as RefCountError
+from .errors import ReleasedHandleError as ReleasedHandleError
 from .errors import TracepointError as TracepointError
 from .locking import AcquireLockable as AcquireLockable
 from .locking import LockUnlockable as LockUnlockable
@@ -29,6 +33,12 @@ from .rcu import RcuDomain as RcuDomain
 from .rcu import RcuList as RcuList
 from .rcu import RcuPtr as RcuPtr
 from .rcu import Reader as Reader
+from .refcount import IntrusivePtr as IntrusivePtr
+from .refcount import IntrusiveRefCounted as IntrusiveRefCounted
+from .refcount import SharedFromThis as SharedFromThis
+from .refcount import SharedPtr as SharedPtr
+from .refcount import WeakPtr as WeakPtr
+from .refcount import make_shared as make_shared
 from .trace import Column as Column
 from .trace import Counters as Counters
 from .trace import DurationStats as DurationStats
@@ -44,12 +54,16 @@ __version__ = "0.1.0"
 
 __all__ = (
     "AcquireLockable",
+    "BadWeakPtr",
     "Column",
     "CopyUpdate",
     "Counters",
     "Draft",
     "DurationStats",
     "GracePeriodTimeout",
+    "IntrusivePtr",
+    "IntrusiveRefCounted",
+    "LeakedHandleError",
     "LockNotHeldError",
     "LockOrderError",
     "LockOrderWarning",
@@ -66,13 +80,19 @@ __all__ = (
     "RcuPtr",
     "RcuReaderExitedWarning",
     "Reader",
+    "RefCountError",
+    "ReleasedHandleError",
+    "SharedFromThis",
+    "SharedPtr",
     "TraceEvent",
     "TraceSnapshot",
     "TraceSummary",
     "TracepointError",
     "TracepointInfo",
+    "WeakPtr",
     "__version__",
     "drop_lock",
+    "make_shared",
     "tracepoint",
     "with_lock",
 )

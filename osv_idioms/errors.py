@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import final
 
 __all__ = (
+    "BadWeakPtr",
     "GracePeriodTimeout",
+    "LeakedHandleError",
     "LockNotHeldError",
     "LockOrderError",
     "LockOrderWarning",
@@ -17,6 +19,8 @@ __all__ = (
     "ProbeFailedWarning",
     "RcuCallbackWarning",
     "RcuReaderExitedWarning",
+    "RefCountError",
+    "ReleasedHandleError",
     "TracepointError",
 )
 
@@ -76,3 +80,23 @@ class RcuCallbackWarning(RuntimeWarning):
 @final
 class RcuReaderExitedWarning(RuntimeWarning):
     """A thread ended inside a read section; grace periods stopped waiting for it."""
+
+
+@final
+class ReleasedHandleError(ValueError):
+    """A released handle was used, as reading a closed file is a ``ValueError``."""
+
+
+@final
+class RefCountError(RuntimeError):
+    """An intrusive reference count would go below zero; it was left unchanged."""
+
+
+@final
+class BadWeakPtr(ReferenceError):
+    """``shared_from_this()`` on an object no ``SharedPtr`` owns (C++'s ``bad_weak_ptr``)."""
+
+
+@final
+class LeakedHandleError(RuntimeError):
+    """Strict mode: a handle was garbage-collected without ``release()``."""

@@ -1,0 +1,340 @@
+"""``SharedPtr`` and ``WeakPtr``: shared ownership of a resource, released deterministically.
+
+Every handle is one owner. The owners of one resource share a control block:
+the object, its deleter, the count of owners and a lock for that count. The
+thread whose ``release()`` drops the count to zero runs the deleter, with no
+lock held, at that moment; so the resource is closed exactly once, when the
+last owner lets go, rather than whenever the garbage collector gets to it.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar, final
+
+from ..errors import BadWeakPtr, LeakedHandleError, ReleasedHandleError
+from ..rcu import RcuDomain, default_domain
+
+T = TypeVar("T")
+Deleter = Callable[[Any], object]
+
+
+class _Strict:
+    """Whether a leaked handle is an error (for test suites) instead of a warning."""
+
+    on = False
+
+
+def set_strict(on: bool) -> None:
+    """Make a handle collected without ``release()`` raise ``LeakedHandleError``.
+
+    The error is raised from the garbage collector, so Python reports it
+    through ``sys.unraisablehook`` (pytest turns that into a test failure).
+    The resource is released first either way.
+    """
+    _Strict.on = bool(on)
+
+
+def close_if_closeable(obj: object) -> None:
+    """The default deleter: ``obj.close()`` when it has one, else nothing."""
+    close = getattr(obj, "close", None)
+    if callable(close):
+        close()
+
+
+def _describe(obj: object) -> str:
+    return f"{type(obj).__name__} object at {id(obj):#x}"
+
+
+@final
+class _Control:
+    """What the owners of one resource share. ``strong`` and ``weak`` change under ``lock``."""
+
+    __slots__ = ("defer", "deleter", "label", "lock", "obj", "strong", "weak")
+
+    def __init__(self, obj: object, deleter: Deleter, defer: RcuDomain | None) -> None:
+        self.obj: object = obj
+        self.deleter = deleter
+        self.defer = defer
+        self.label = _describe(obj)
+        self.strong = 1
+        self.weak = 0
+        self.lock = threading.Lock()
+
+    def destroy(self) -> None:
+        """Run the deleter once the last owner is gone (called with no lock held)."""
+        obj, self.obj = self.obj, None
+        if self.defer is not None:
+            self.defer.call_rcu(self.deleter, obj)
+        else:
+            self.deleter(obj)
+
+
+@final
+class SharedPtr(Generic[T]):
+    """One owner of a shared resource, as C++'s ``shared_ptr<T>``.
+
+    ``clone()`` makes another owner; ``release()`` (or leaving the ``with``
+    block) lets this one go. The deleter runs exactly once, in the thread that
+    releases the last owner, with no library lock held; by default it calls
+    the object's ``close()``. With ``rcu=True`` (or a domain) the deleter
+    runs after an RCU grace period instead, so readers that found the object
+    in an RCU structure can finish with it first.
+
+    >>> class Device:
+    ...     closed = False
+    ...     def close(self) -> None:
+    ...         self.closed = True
+    >>> driver = make_shared(Device)
+    >>> user = driver.clone()
+    >>> driver.use_count
+    2
+    >>> driver.release()
+    >>> user.get().closed
+    False
+    >>> device = user.get()
+    >>> user.release()
+    >>> device.closed
+    True
+    """
+
+    __slots__ = ("_control", "_released")
+
+    def __init__(
+        self,
+        obj: T,
+        *,
+        deleter: Callable[[T], object] = close_if_closeable,
+        rcu: bool | RcuDomain = False,
+    ) -> None:
+        self._released = True  # until it owns something: __del__ must find nothing to do
+        if not callable(deleter):
+            raise TypeError(f"deleter must be callable, got {type(deleter).__name__}")
+        domain = rcu if isinstance(rcu, RcuDomain) else (default_domain if rcu else None)
+        self._control = _Control(obj, deleter, domain)
+        self._released = False
+        _adopt_this(obj, self._control)
+
+    @classmethod
+    def _owning(cls, control: _Control) -> SharedPtr[Any]:
+        """A new handle for a control block whose count was already raised for it."""
+        handle: SharedPtr[Any] = object.__new__(cls)
+        handle._control = control
+        handle._released = False
+        return handle
+
+    def get(self) -> T:
+        """The resource.
+
+        Raises:
+            ReleasedHandleError: this handle was released.
+        """
+        if self._released:
+            raise ReleasedHandleError(
+                f"get() on a released SharedPtr to {self._control.label}; "
+                "clone() a live handle before releasing the one you hold"
+            )
+        return self._control.obj  # type: ignore[return-value]
+
+    def clone(self) -> SharedPtr[T]:
+        """Another owner of the same resource.
+
+        Raises:
+            ReleasedHandleError: this handle was released.
+        """
+        control = self._control
+        with control.lock:
+            if self._released:
+                raise ReleasedHandleError(f"clone() of a released SharedPtr to {control.label}")
+            control.strong += 1
+        return SharedPtr._owning(control)
+
+    def release(self) -> None:
+        """Let this owner go; the last one to go runs the deleter, here and now.
+
+        Releasing a handle twice does nothing the second time. If the deleter
+        raises, the exception reaches this caller and the handle stays released.
+        """
+        control = self._control
+        with control.lock:
+            if self._released:
+                return
+            self._released = True
+            control.strong -= 1
+            last = control.strong == 0
+        if last:
+            control.destroy()
+
+    @property
+    def released(self) -> bool:
+        """Whether this handle was released."""
+        return self._released
+
+    @property
+    def use_count(self) -> int:
+        """How many owners the resource has now (0 once the last let go)."""
+        return self._control.strong
+
+    def weak(self) -> WeakPtr[T]:
+        """A weak handle: it does not keep the resource, but can ``lock()`` it while it lives."""
+        return WeakPtr(self._control)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        state = "released" if self._released else f"use_count={self._control.strong}"
+        return f"<SharedPtr to {self._control.label} {state}>"
+
+    def __del__(self) -> None:
+        if not self._released:
+            _collected_unreleased(self, self._control.label)
+
+
+def _collected_unreleased(handle: SharedPtr[Any] | Any, label: str) -> None:
+    """A handle was collected while still owning: say so, then release as a safety net."""
+    warnings.warn(
+        f"{type(handle).__name__} to {label} was garbage-collected without release(); "
+        "it has been released now",
+        ResourceWarning,
+        source=handle,  # with tracemalloc on, Python shows where it was allocated
+        stacklevel=2,
+    )
+    handle.release()
+    if _Strict.on:
+        raise LeakedHandleError(f"{type(handle).__name__} to {label} was never released")
+
+
+def make_shared(
+    factory: Callable[..., T],
+    /,
+    *args: Any,
+    deleter: Callable[[T], object] = close_if_closeable,
+    rcu: bool | RcuDomain = False,
+    **kwargs: Any,
+) -> SharedPtr[T]:
+    """Make the resource and its first owner in one step (C++'s ``make_shared``).
+
+    ``factory(*args, **kwargs)`` builds the object; if it raises, there is no
+    handle and nothing to release. ``deleter`` (default: ``close()``) and
+    ``rcu`` are as for ``SharedPtr``. Type checkers see the object's type;
+    the factory's arguments are not checked (a ``ParamSpec`` cannot sit beside
+    the keyword-only ``deleter``).
+
+    >>> import io
+    >>> with make_shared(io.StringIO, "boot log") as log:
+    ...     log.get().read()
+    'boot log'
+    """
+    if not callable(factory):
+        raise TypeError(f"make_shared() needs a factory to call, got {type(factory).__name__}")
+    return SharedPtr(factory(*args, **kwargs), deleter=deleter, rcu=rcu)
+
+
+@final
+class WeakPtr(Generic[T]):
+    """A handle that observes a resource without owning it (C++'s ``weak_ptr<T>``).
+
+    ``lock()`` returns a new owner while the resource lives, and ``None`` once
+    the last owner let go, even if the object is still in memory.
+    """
+
+    __slots__ = ("_control", "_reset")
+
+    def __init__(self, control: _Control) -> None:
+        with control.lock:
+            control.weak += 1
+        self._control = control
+        self._reset = False
+
+    def lock(self) -> SharedPtr[T] | None:
+        """A new owner of the resource, or ``None`` if it is gone."""
+        control = self._control
+        with control.lock:
+            if control.strong == 0 or self._reset:
+                return None
+            control.strong += 1
+        return SharedPtr._owning(control)  # pyright: ignore[reportPrivateUsage]
+
+    def expired(self) -> bool:
+        """Whether the last owner has let go."""
+        return self._control.strong == 0
+
+    def reset(self) -> None:
+        """Stop observing (``lock()`` returns None from now on); harmless twice."""
+        with self._control.lock:
+            if not self._reset:
+                self._reset = True
+                self._control.weak -= 1
+
+    @property
+    def weak_count(self) -> int:
+        """How many weak handles observe the resource."""
+        return self._control.weak
+
+    def __repr__(self) -> str:
+        state = "expired" if self.expired() else f"use_count={self._control.strong}"
+        return f"<WeakPtr to {self._control.label} {state}>"
+
+    def __del__(self) -> None:
+        self.reset()
+
+
+class SharedFromThis:
+    """Mixin: an object owned by ``SharedPtr`` can make new owners of itself.
+
+    C++'s ``enable_shared_from_this``, as OSv's ``application`` uses it.
+
+    >>> class App(SharedFromThis):
+    ...     pass
+    >>> owner = SharedPtr(App())
+    >>> again = owner.get().shared_from_this()
+    >>> owner.use_count
+    2
+    >>> again.release(); owner.release()
+    """
+
+    __slots__ = ("_osv_weak_this",)
+    _osv_weak_this: WeakPtr[Any] | None
+
+    def weak_from_this(self) -> WeakPtr[Self]:
+        """A weak handle to the owners that manage this object.
+
+        Raises:
+            BadWeakPtr: no ``SharedPtr`` was ever made for this object.
+        """
+        weak: WeakPtr[Self] | None = getattr(self, "_osv_weak_this", None)
+        if weak is None:
+            raise BadWeakPtr(
+                f"{_describe(self)} is not owned by any SharedPtr: "
+                "wrap it in SharedPtr(obj) or make it with make_shared() first"
+            )
+        return weak
+
+    def shared_from_this(self) -> SharedPtr[Self]:
+        """A new owner of this object.
+
+        Raises:
+            BadWeakPtr: no ``SharedPtr`` owns it (never did, or all let go).
+        """
+        owner = self.weak_from_this().lock()
+        if owner is None:
+            raise BadWeakPtr(f"{_describe(self)} has no owner left: its last SharedPtr let go")
+        return owner
+
+
+def _adopt_this(obj: object, control: _Control) -> None:
+    """Let a ``SharedFromThis`` object find the owners that manage it."""
+    if isinstance(obj, SharedFromThis) and getattr(obj, "_osv_weak_this", None) is None:
+        obj._osv_weak_this = WeakPtr(control)  # pyright: ignore[reportPrivateUsage]

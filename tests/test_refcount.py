@@ -1,0 +1,320 @@
+"""osv_idioms.refcount: shared, weak and intrusive handles to resources."""
+
+from __future__ import annotations
+
+import gc
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from osv_idioms import rcu
+from osv_idioms.errors import BadWeakPtr, LeakedHandleError, RefCountError, ReleasedHandleError
+from osv_idioms.refcount import (
+    IntrusivePtr,
+    IntrusiveRefCounted,
+    SharedFromThis,
+    SharedPtr,
+    make_shared,
+    ref_if_positive,
+    set_strict,
+)
+
+
+class Device:
+    """A resource that counts its closes: exactly one is the only right answer."""
+
+    def __init__(self, name: str = "dev") -> None:
+        self.name = name
+        self.closes = 0
+
+    def close(self) -> None:
+        self.closes += 1
+
+
+class File(IntrusiveRefCounted):
+    def __init__(self) -> None:
+        self.closes = 0
+
+    def close(self) -> None:
+        self.closes += 1
+
+
+@pytest.fixture
+def strict_off() -> Iterator[None]:
+    yield
+    set_strict(False)
+
+
+class TestSharedPtr:
+    def test_last_release_closes_once(self) -> None:
+        """The deleter runs exactly once, when the last owner lets go."""
+        driver = make_shared(Device, "eth0")
+        users = [driver.clone(), driver.clone()]
+        device = driver.get()
+        driver.release()
+        users[0].release()
+        assert (device.closes, users[1].use_count) == (0, 1)
+        users[1].release()
+        assert (device.closes, driver.use_count) == (1, 0)
+
+    def test_release_is_idempotent_per_handle(self) -> None:
+        """Releasing one handle twice counts once: it cannot steal another owner's share."""
+        first = make_shared(Device)
+        second = first.clone()
+        first.release()
+        first.release()
+        assert second.use_count == 1
+        assert second.get().closes == 0
+        second.release()
+
+    def test_context_manager_releases(self) -> None:
+        """Leaving the with block releases the handle, on exceptions too."""
+        with pytest.raises(KeyError), make_shared(Device) as handle:
+            device = handle.get()
+            raise KeyError("boom")
+        assert handle.released
+        assert device.closes == 1
+
+    def test_wrapping_an_existing_object_with_a_deleter(self) -> None:
+        """SharedPtr(obj, deleter=...) runs that deleter instead of close()."""
+        deleted: list[Device] = []
+        device = Device()
+        handle = SharedPtr(device, deleter=deleted.append)
+        handle.release()
+        assert (deleted, device.closes) == ([device], 0)
+
+    def test_object_without_close(self) -> None:
+        """The default deleter leaves objects without close() alone."""
+        handle = SharedPtr([1, 2])
+        handle.release()
+        assert handle.use_count == 0
+
+    def test_get_and_clone_after_release(self) -> None:
+        """A released handle refuses get() and clone(), naming the resource."""
+        handle = make_shared(Device)
+        label = f"Device object at {id(handle.get()):#x}"
+        handle.release()
+        with pytest.raises(
+            ReleasedHandleError,
+            match=rf"^get\(\) on a released SharedPtr to {label}; clone\(\) a live handle",
+        ):
+            handle.get()
+        with pytest.raises(
+            ReleasedHandleError, match=rf"^clone\(\) of a released SharedPtr to {label}$"
+        ):
+            handle.clone()
+        assert isinstance(ReleasedHandleError("x"), ValueError)
+
+    def test_deleter_exception_reaches_the_last_releaser(self) -> None:
+        """A raising deleter's exception reaches the caller; the handle is released anyway."""
+
+        def broken(_obj: object) -> None:
+            raise OSError("device busy")
+
+        handle = SharedPtr(Device(), deleter=broken)
+        with pytest.raises(OSError, match=r"^device busy$"):
+            handle.release()
+        assert handle.released
+        handle.release()  # nothing left to do: no second call of the deleter
+
+    def test_factory_failure_leaves_nothing(self) -> None:
+        """If the factory raises there is no handle and nothing to release."""
+
+        def failing() -> Device:
+            raise ValueError("no such device")
+
+        with pytest.raises(ValueError, match="no such device"):
+            make_shared(failing)
+
+    def test_bad_arguments(self) -> None:
+        """A non-callable factory or deleter is refused at the call."""
+        with pytest.raises(TypeError, match=r"^make_shared\(\) needs a factory to call, got int$"):
+            make_shared(3)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"^deleter must be callable, got str$"):
+            SharedPtr(Device(), deleter="close")  # type: ignore[arg-type]
+
+    def test_deleter_after_a_grace_period(self) -> None:
+        """With rcu=domain, the deleter waits for read sections that could see the object."""
+        domain = rcu.RcuDomain("refcount")
+        try:
+            handle = make_shared(Device, rcu=domain)
+            device = handle.get()
+            with domain.read_lock():
+                handle.release()
+                assert device.closes == 0  # a reader may still be using it
+            domain.barrier(timeout=30)
+            assert device.closes == 1
+        finally:
+            domain.close()
+
+    def test_repr(self) -> None:
+        """The repr names the resource and the count."""
+        handle = make_shared(Device)
+        assert repr(handle).endswith("use_count=1>")
+        handle.release()
+        assert repr(handle).endswith(" released>")
+
+
+class TestWeakPtr:
+    def test_lock_while_alive_then_none(self) -> None:
+        """lock() gives a new owner while any owner lives, then None, even if the object lives on."""
+        owner = make_shared(Device)
+        weak = owner.weak()
+        locked = weak.lock()
+        assert locked is not None
+        assert owner.use_count == 2
+        locked.release()
+        device = owner.get()
+        owner.release()
+        assert weak.lock() is None
+        assert weak.expired()
+        assert device.closes == 1  # still in memory, but no longer owned: closed
+        assert repr(weak).endswith(" expired>")
+
+    def test_weak_count_and_reset(self) -> None:
+        """weak_count counts observers; reset() stops one, once."""
+        owner = make_shared(Device)
+        first, second = owner.weak(), owner.weak()
+        assert first.weak_count == 2
+        first.reset()
+        first.reset()
+        assert (second.weak_count, first.lock()) == (1, None)
+        owner.release()
+
+
+class TestSharedFromThis:
+    def test_shared_from_this(self) -> None:
+        """An owned object can make new owners of itself."""
+
+        class App(SharedFromThis):
+            pass
+
+        owner = make_shared(App)
+        again = owner.get().shared_from_this()
+        assert owner.use_count == 2
+        locked = owner.get().weak_from_this().lock()
+        assert locked is not None
+        locked.release()
+        again.release()
+        owner.release()
+
+    def test_not_owned(self) -> None:
+        """On an object no SharedPtr owns, BadWeakPtr explains what to do."""
+
+        class App(SharedFromThis):
+            pass
+
+        app = App()
+        with pytest.raises(
+            BadWeakPtr, match=r"^App object at 0x[0-9a-f]+ is not owned by any SharedPtr: wrap it"
+        ):
+            app.shared_from_this()
+        owner = SharedPtr(app)
+        owner.release()
+        with pytest.raises(BadWeakPtr, match=r"has no owner left: its last SharedPtr let go$"):
+            app.shared_from_this()
+        assert isinstance(BadWeakPtr("x"), ReferenceError)
+
+
+class TestIntrusive:
+    def test_count_starts_at_zero_and_last_release_closes(self) -> None:
+        """The count lives in the object, starts at 0, and its last release calls close()."""
+        f = File()
+        assert f.ref_count == 0
+        with IntrusivePtr(f) as first:
+            second = first.clone()
+            assert f.ref_count == 2
+        assert (f.ref_count, f.closes) == (1, 0)
+        second.release()
+        assert (f.ref_count, f.closes) == (0, 1)
+
+    def test_below_zero_is_an_error_and_changes_nothing(self) -> None:
+        """Releasing at 0 raises RefCountError; the count stays 0."""
+        f = File()
+        with pytest.raises(
+            RefCountError,
+            match=r"^release\(\) on File object at 0x[0-9a-f]+ whose reference count is already 0",
+        ):
+            f.release()
+        assert (f.ref_count, f.closes) == (0, 0)
+
+    def test_on_last_release_override(self) -> None:
+        """Subclasses choose what the last release does."""
+        freed: list[str] = []
+
+        class Buffer(IntrusiveRefCounted):
+            def on_last_release(self) -> None:
+                freed.append("buffer")
+
+        IntrusivePtr(Buffer()).release()
+        assert freed == ["buffer"]
+
+    def test_ref_if_positive(self) -> None:
+        """A reference is taken only while the count is positive."""
+        f = File()
+        assert ref_if_positive(f) is None
+        owner = IntrusivePtr(f)
+        extra = ref_if_positive(f)
+        assert extra is not None
+        assert f.ref_count == 2
+        extra.release()
+        owner.release()
+        assert ref_if_positive(f) is None
+        assert f.closes == 1
+
+    def test_handle_errors(self) -> None:
+        """A released handle refuses get(); a plain object is refused at construction."""
+        handle = IntrusivePtr(File())
+        handle.release()
+        handle.release()
+        with pytest.raises(
+            ReleasedHandleError, match=r"^get\(\) on a released IntrusivePtr to File object"
+        ):
+            handle.get()
+        with pytest.raises(
+            TypeError, match=r"^IntrusivePtr needs an IntrusiveRefCounted object, got Device$"
+        ):
+            IntrusivePtr(Device())  # type: ignore[type-var]
+        assert repr(handle).endswith(" released>")
+
+
+class TestLeaks:
+    def test_collected_unreleased_handle_warns_and_releases(self) -> None:
+        """A handle lost without release() emits ResourceWarning and still closes the resource."""
+        device = Device()
+
+        def lose_a_handle() -> None:
+            SharedPtr(device)
+
+        with pytest.warns(
+            ResourceWarning,
+            match=r"^SharedPtr to Device object at 0x[0-9a-f]+ was garbage-collected without release\(\); it has been released now$",
+        ):
+            lose_a_handle()
+            gc.collect()
+        assert device.closes == 1
+
+    def test_collected_unreleased_intrusive_handle(self) -> None:
+        """The same safety net for IntrusivePtr."""
+        f = File()
+        with pytest.warns(ResourceWarning, match=r"^IntrusivePtr to File object"):
+            IntrusivePtr(f)
+            gc.collect()
+        assert (f.ref_count, f.closes) == (0, 1)
+
+    def test_strict_mode_makes_a_leak_an_error(
+        self, strict_off: None, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """In strict mode the collector reports LeakedHandleError (after releasing)."""
+        reported: list[Any] = []
+        monkeypatch.setattr(sys, "unraisablehook", reported.append)
+        set_strict(True)
+        device = Device()
+        with pytest.warns(ResourceWarning):
+            SharedPtr(device)
+            gc.collect()
+        assert device.closes == 1
+        assert [type(r.exc_value) for r in reported] == [LeakedHandleError]
+        assert str(reported[0].exc_value).endswith("was never released")

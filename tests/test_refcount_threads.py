@@ -1,0 +1,145 @@
+"""osv_idioms.refcount under threads: one close, after the last release, never under a user."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from osv_idioms.refcount import (
+    IntrusivePtr,
+    IntrusiveRefCounted,
+    WeakPtr,
+    make_shared,
+    ref_if_positive,
+)
+
+THREADS = 8
+ROUNDS = 2_000
+JOIN_TIMEOUT_S = 60.0
+
+
+class Device:
+    def __init__(self) -> None:
+        self.closes = 0
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self.closes += 1
+
+
+class Node(IntrusiveRefCounted):
+    def __init__(self) -> None:
+        self.closes = 0
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self.closes += 1
+
+
+def run_threads(targets: list[Callable[[], None]]) -> None:
+    barrier = threading.Barrier(len(targets))
+    errors: list[BaseException] = []
+
+    def start(target: Callable[[], None]) -> None:
+        try:
+            barrier.wait(JOIN_TIMEOUT_S)
+            target()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(t,)) for t in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN_TIMEOUT_S)
+    assert not any(thread.is_alive() for thread in threads)
+    if errors:
+        raise errors[0]
+
+
+def test_clone_and_release_from_eight_threads() -> None:
+    """8 threads clone and release one resource 2,000 times each: one close, after the last."""
+    owner = make_shared(Device)
+    device = owner.get()
+    in_use_closed: list[int] = []
+
+    def work() -> None:
+        for _ in range(ROUNDS):
+            handle = owner.clone()
+            if handle.get().closes:
+                in_use_closed.append(1)
+            handle.release()
+
+    run_threads([work] * THREADS)
+    assert (device.closes, owner.use_count) == (0, 1)
+    owner.release()
+    assert device.closes == 1
+    assert in_use_closed == []
+
+
+def test_last_releases_race_to_one_close() -> None:
+    """Many owners released at once from many threads: the deleter runs exactly once."""
+    for _ in range(50):
+        owner = make_shared(Device)
+        handles = [owner.clone() for _ in range(THREADS - 1)] + [owner]
+        device = owner.get()
+        run_threads([handle.release for handle in handles])
+        assert device.closes == 1
+
+
+def lock_until_gone(weak: WeakPtr[Device], bad: list[int]) -> Callable[[], None]:
+    """A thread body: lock the weak handle and use the device, until lock() says it is gone."""
+
+    def run() -> None:
+        for _ in range(200):
+            handle = weak.lock()
+            if handle is None:
+                return
+            if handle.get().closes:
+                bad.append(1)
+            handle.release()
+
+    return run
+
+
+def find_until_gone(node: Node, bad: list[int]) -> Callable[[], None]:
+    """A thread body: take a reference if positive and use the node, until there is none."""
+
+    def run() -> None:
+        for _ in range(200):
+            handle = ref_if_positive(node)
+            if handle is None:
+                return
+            if node.closes:
+                bad.append(1)
+            handle.release()
+
+    return run
+
+
+def test_weak_lock_racing_the_last_release() -> None:
+    """weak.lock() against the last release gives a live owner or None, never a closed device."""
+    for _ in range(50):
+        owner = make_shared(Device)
+        weak = owner.weak()
+        device = owner.get()
+        bad: list[int] = []
+        locker = lock_until_gone(weak, bad)
+        run_threads([locker, locker, locker, owner.release])
+        assert bad == []
+        assert device.closes == 1
+        assert weak.lock() is None
+
+
+def test_intrusive_ref_if_positive_racing_the_last_release() -> None:
+    """ref_if_positive against the last release never revives a node being torn down."""
+    for _ in range(50):
+        node = Node()
+        owner = IntrusivePtr(node)
+        bad: list[int] = []
+        finder = find_until_gone(node, bad)
+        run_threads([finder, finder, finder, owner.release])
+        assert bad == []
+        assert (node.closes, node.ref_count) == (1, 0)

@@ -119,17 +119,17 @@ class IntrusivePtr(Generic[T]):
     it is collected unreleased.
     """
 
-    __slots__ = ("_obj", "_released")
+    __slots__ = ("_mine", "_obj")  # _mine: one token while this handle holds its reference
 
     def __init__(self, obj: T) -> None:
-        self._released = True  # until it owns something: __del__ must find nothing to do
+        self._mine: list[object] = []  # until it owns something: __del__ finds nothing to do
         if not isinstance(obj, IntrusiveRefCounted):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(
                 f"IntrusivePtr needs an IntrusiveRefCounted object, got {type(obj).__name__}"
             )
         obj.add_ref()
         self._obj: T = obj
-        self._released = False
+        self._mine = [None]
 
     def get(self) -> T:
         """The object.
@@ -137,7 +137,7 @@ class IntrusivePtr(Generic[T]):
         Raises:
             ReleasedHandleError: this handle was released.
         """
-        if self._released:
+        if not self._mine:
             raise ReleasedHandleError(f"get() on a released IntrusivePtr to {_describe(self._obj)}")
         return self._obj
 
@@ -148,16 +148,16 @@ class IntrusivePtr(Generic[T]):
 
     def release(self) -> None:
         """Drop this handle's reference (once; later calls do nothing)."""
-        with _lock_of(self):
-            if self._released:
-                return
-            self._released = True
+        try:
+            self._mine.pop()  # atomic: only one release() of this handle gets the token
+        except IndexError:
+            return
         self._obj.release()
 
     @property
     def released(self) -> bool:
         """Whether this handle was released."""
-        return self._released
+        return not self._mine
 
     def __enter__(self) -> Self:
         return self
@@ -171,11 +171,11 @@ class IntrusivePtr(Generic[T]):
         self.release()
 
     def __repr__(self) -> str:
-        state = "released" if self._released else f"ref_count={self._obj.ref_count}"
+        state = "released" if not self._mine else f"ref_count={self._obj.ref_count}"
         return f"<IntrusivePtr to {_describe(self._obj)} {state}>"
 
     def __del__(self) -> None:
-        if not self._released:
+        if self._mine:
             _collected_unreleased(self, _describe(self._obj))
 
 
@@ -183,5 +183,5 @@ def _adopt(obj: T) -> IntrusivePtr[T]:
     """A handle for a reference already taken (by ``ref_if_positive``)."""
     handle = cast("IntrusivePtr[T]", object.__new__(IntrusivePtr))
     handle._obj = obj  # pyright: ignore[reportPrivateUsage]
-    handle._released = False  # pyright: ignore[reportPrivateUsage]
+    handle._mine = [None]  # pyright: ignore[reportPrivateUsage]
     return handle

@@ -49,20 +49,52 @@ def _describe(obj: object) -> str:
     return f"{type(obj).__name__} object at {id(obj):#x}"
 
 
+_STRIPES = tuple(threading.Lock() for _ in range(64))
+_LAST = object()  # the bottom token: whoever pops it released the last owner
+_OWNER = object()
+
+
 @final
 class _Control:
-    """What the owners of one resource share. ``strong`` and ``weak`` change under ``lock``."""
+    """What the owners of one resource share.
 
-    __slots__ = ("defer", "deleter", "label", "lock", "obj", "strong", "weak")
+    The owners are counted as tokens in a list: ``[_LAST, _OWNER, ...]``, one
+    per owner. ``list.append`` and ``list.pop`` are atomic, so cloning and
+    releasing need no lock, and exactly one release pops ``_LAST``: the last
+    one, since the pops are ordered. ``WeakPtr.lock()`` must not add a token
+    to an empty list, so while weak handles exist, it and ``release()`` take
+    ``lock``; ``weak`` changes under it too.
+    """
+
+    __slots__ = ("defer", "deleter", "kind", "obj", "obj_id", "owners", "weak")
 
     def __init__(self, obj: object, deleter: Deleter, defer: RcuDomain | None) -> None:
         self.obj: object = obj
         self.deleter = deleter
         self.defer = defer
-        self.label = _describe(obj)
-        self.strong = 1
+        self.kind, self.obj_id = type(obj), id(obj)  # for messages, formatted only when shown
+        self.owners: list[object] = [_LAST]
         self.weak = 0
-        self.lock = threading.Lock()
+
+    @property
+    def label(self) -> str:
+        """The resource as messages name it, even after it was deleted."""
+        return f"{self.kind.__name__} object at {self.obj_id:#x}"
+
+    @property
+    def lock(self) -> threading.Lock:
+        """The lock weak handles agree on: one of a fixed set, so no lock per resource."""
+        return _STRIPES[(id(self) >> 4) % len(_STRIPES)]
+
+    def drop_owner(self) -> None:
+        """Pop one owner's token; the one that pops ``_LAST`` runs the deleter, lock-free."""
+        if self.weak:  # a WeakPtr.lock() could be adding a token: agree with it under the lock
+            with self.lock:
+                last = self.owners.pop() is _LAST
+        else:
+            last = self.owners.pop() is _LAST
+        if last:
+            self.destroy()
 
     def destroy(self) -> None:
         """Run the deleter once the last owner is gone (called with no lock held)."""
@@ -101,7 +133,9 @@ class SharedPtr(Generic[T]):
     True
     """
 
-    __slots__ = ("_control", "_released")
+    # _mine holds this handle's claim: one token while it owns, none once released.
+    # Popping it is atomic, so release() counts once even if two threads call it.
+    __slots__ = ("_control", "_mine")
 
     def __init__(
         self,
@@ -110,21 +144,13 @@ class SharedPtr(Generic[T]):
         deleter: Callable[[T], object] = close_if_closeable,
         rcu: bool | RcuDomain = False,
     ) -> None:
-        self._released = True  # until it owns something: __del__ must find nothing to do
+        self._mine: list[object] = []  # until it owns something: __del__ finds nothing to do
         if not callable(deleter):
             raise TypeError(f"deleter must be callable, got {type(deleter).__name__}")
         domain = rcu if isinstance(rcu, RcuDomain) else (default_domain if rcu else None)
         self._control = _Control(obj, deleter, domain)
-        self._released = False
+        self._mine = [_OWNER]
         _adopt_this(obj, self._control)
-
-    @classmethod
-    def _owning(cls, control: _Control) -> SharedPtr[Any]:
-        """A new handle for a control block whose count was already raised for it."""
-        handle: SharedPtr[Any] = object.__new__(cls)
-        handle._control = control
-        handle._released = False
-        return handle
 
     def get(self) -> T:
         """The resource.
@@ -132,7 +158,7 @@ class SharedPtr(Generic[T]):
         Raises:
             ReleasedHandleError: this handle was released.
         """
-        if self._released:
+        if not self._mine:
             raise ReleasedHandleError(
                 f"get() on a released SharedPtr to {self._control.label}; "
                 "clone() a live handle before releasing the one you hold"
@@ -145,12 +171,11 @@ class SharedPtr(Generic[T]):
         Raises:
             ReleasedHandleError: this handle was released.
         """
+        if not self._mine:
+            raise ReleasedHandleError(f"clone() of a released SharedPtr to {self._control.label}")
         control = self._control
-        with control.lock:
-            if self._released:
-                raise ReleasedHandleError(f"clone() of a released SharedPtr to {control.label}")
-            control.strong += 1
-        return SharedPtr._owning(control)
+        control.owners.append(_OWNER)  # this handle owns a token: the list cannot be empty
+        return _owning(control)
 
     def release(self) -> None:
         """Let this owner go; the last one to go runs the deleter, here and now.
@@ -158,25 +183,21 @@ class SharedPtr(Generic[T]):
         Releasing a handle twice does nothing the second time. If the deleter
         raises, the exception reaches this caller and the handle stays released.
         """
-        control = self._control
-        with control.lock:
-            if self._released:
-                return
-            self._released = True
-            control.strong -= 1
-            last = control.strong == 0
-        if last:
-            control.destroy()
+        try:
+            self._mine.pop()
+        except IndexError:
+            return  # released before
+        self._control.drop_owner()
 
     @property
     def released(self) -> bool:
         """Whether this handle was released."""
-        return self._released
+        return not self._mine
 
     @property
     def use_count(self) -> int:
         """How many owners the resource has now (0 once the last let go)."""
-        return self._control.strong
+        return len(self._control.owners)
 
     def weak(self) -> WeakPtr[T]:
         """A weak handle: it does not keep the resource, but can ``lock()`` it while it lives."""
@@ -194,12 +215,20 @@ class SharedPtr(Generic[T]):
         self.release()
 
     def __repr__(self) -> str:
-        state = "released" if self._released else f"use_count={self._control.strong}"
+        state = "released" if not self._mine else f"use_count={self.use_count}"
         return f"<SharedPtr to {self._control.label} {state}>"
 
     def __del__(self) -> None:
-        if not self._released:
+        if self._mine:
             _collected_unreleased(self, self._control.label)
+
+
+def _owning(control: _Control) -> SharedPtr[Any]:
+    """A new handle for a control block that already holds a token for it."""
+    handle: SharedPtr[Any] = object.__new__(SharedPtr)  # pyright: ignore[reportUnknownVariableType]
+    handle._control = control  # pyright: ignore[reportPrivateUsage]
+    handle._mine = [_OWNER]  # pyright: ignore[reportPrivateUsage]
+    return handle
 
 
 def _collected_unreleased(handle: SharedPtr[Any] | Any, label: str) -> None:
@@ -262,14 +291,14 @@ class WeakPtr(Generic[T]):
         """A new owner of the resource, or ``None`` if it is gone."""
         control = self._control
         with control.lock:
-            if control.strong == 0 or self._reset:
+            if not control.owners or self._reset:
                 return None
-            control.strong += 1
-        return SharedPtr._owning(control)  # pyright: ignore[reportPrivateUsage]
+            control.owners.append(_OWNER)
+        return _owning(control)
 
     def expired(self) -> bool:
         """Whether the last owner has let go."""
-        return self._control.strong == 0
+        return not self._control.owners
 
     def reset(self) -> None:
         """Stop observing (``lock()`` returns None from now on); harmless twice."""
@@ -284,7 +313,7 @@ class WeakPtr(Generic[T]):
         return self._control.weak
 
     def __repr__(self) -> str:
-        state = "expired" if self.expired() else f"use_count={self._control.strong}"
+        state = "expired" if self.expired() else f"use_count={len(self._control.owners)}"
         return f"<WeakPtr to {self._control.label} {state}>"
 
     def __del__(self) -> None:

@@ -33,6 +33,7 @@ from .rcu import RcuDomain as RcuDomain
 from .rcu import RcuList as RcuList
 from .rcu import RcuPtr as RcuPtr
 from .rcu import Reader as Reader
+from .refcount import Handle as Handle
 from .refcount import IntrusivePtr as IntrusivePtr
 from .refcount import IntrusiveRefCounted as IntrusiveRefCounted
 from .refcount import SharedFromThis as SharedFromThis
@@ -61,6 +62,7 @@ __all__ = (
     "Draft",
     "DurationStats",
     "GracePeriodTimeout",
+    "Handle",
     "IntrusivePtr",
     "IntrusiveRefCounted",
     "LeakedHandleError",

@@ -10,32 +10,18 @@ import pytest
 
 from osv_idioms import locking, trace
 from osv_idioms.locking import Lockable, Mutex, check_lock_order, with_lock
+from tests._threads import run_together as run_workers
 
 THREADS = 6
 JOIN_TIMEOUT_S = 60.0
+
+
+def run_together(work: Callable[[int], object]) -> None:
+    """``work(i)`` in threads ``w0`` .. ``w5``, started together."""
+    run_workers(work, THREADS)
+
+
 LOCK_TIMEOUT_S = 20.0  # a deadlock shows up as LockTimeout, never as a hang
-
-
-def run_together(work: Callable[[int], object], threads: int = THREADS) -> None:
-    """Start workers on a barrier, join with a timeout, re-raise the first failure."""
-    barrier = threading.Barrier(threads)
-    errors: list[BaseException] = []
-
-    def start(index: int) -> None:
-        try:
-            barrier.wait(timeout=JOIN_TIMEOUT_S)
-            work(index)
-        except BaseException as exc:
-            errors.append(exc)
-
-    workers = [threading.Thread(target=start, args=(i,), name=f"w{i}") for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=JOIN_TIMEOUT_S)
-    assert not any(worker.is_alive() for worker in workers)
-    if errors:
-        raise errors[0]
 
 
 class Shared:

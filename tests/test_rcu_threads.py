@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from osv_idioms.rcu import RcuDict, RcuDomain, RcuList, RcuPtr
+from tests._threads import run_threads
 
 READERS = 4
 JOIN_TIMEOUT_S = 60.0
@@ -31,30 +32,6 @@ def domain() -> Iterator[RcuDomain]:
     made = RcuDomain("stress")
     yield made
     made.close(timeout=JOIN_TIMEOUT_S)
-
-
-def run_threads(targets: list[Callable[[], None]]) -> None:
-    """Start the targets together on a barrier, join with a timeout, re-raise any failure."""
-    barrier = threading.Barrier(len(targets))
-    errors: list[BaseException] = []
-
-    def start(target: Callable[[], None]) -> None:
-        try:
-            barrier.wait(JOIN_TIMEOUT_S)
-            target()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [
-        threading.Thread(target=start, args=(t,), name=f"t{i}") for i, t in enumerate(targets)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT_S)
-    assert not any(thread.is_alive() for thread in threads)
-    if errors:
-        raise errors[0]
 
 
 def test_retired_values_are_never_closed_under_a_reader(domain: RcuDomain) -> None:

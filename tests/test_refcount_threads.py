@@ -12,6 +12,7 @@ from osv_idioms.refcount import (
     make_shared,
     ref_if_positive,
 )
+from tests._threads import run_threads
 
 THREADS = 8
 ROUNDS = 2_000
@@ -36,27 +37,6 @@ class Node(IntrusiveRefCounted):
     def close(self) -> None:
         with self._lock:
             self.closes += 1
-
-
-def run_threads(targets: list[Callable[[], None]]) -> None:
-    barrier = threading.Barrier(len(targets))
-    errors: list[BaseException] = []
-
-    def start(target: Callable[[], None]) -> None:
-        try:
-            barrier.wait(JOIN_TIMEOUT_S)
-            target()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start, args=(t,)) for t in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT_S)
-    assert not any(thread.is_alive() for thread in threads)
-    if errors:
-        raise errors[0]
 
 
 def test_clone_and_release_from_eight_threads() -> None:

@@ -9,30 +9,19 @@ from collections.abc import Callable
 
 from osv_idioms import trace
 from osv_idioms.trace import count, declare_tracepoint, enable, events
+from tests._threads import run_together as run_workers
 
 THREADS = 6
 HITS = 20_000
 JOIN_TIMEOUT_S = 60.0
 
+
+def run_together(work: Callable[[int], object]) -> None:
+    """``work(i)`` in threads ``worker-0`` .. ``worker-5``, started together."""
+    run_workers(work, THREADS, names="worker-")
+
+
 Unique = Callable[[str], str]
-
-
-def run_together(work: Callable[[int], object], threads: int = THREADS) -> None:
-    """Start ``threads`` workers on a barrier, join them with a timeout, check they all ended."""
-    barrier = threading.Barrier(threads)
-
-    def start(index: int) -> None:
-        barrier.wait(timeout=JOIN_TIMEOUT_S)
-        work(index)
-
-    workers = [
-        threading.Thread(target=start, args=(i,), name=f"worker-{i}") for i in range(threads)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=JOIN_TIMEOUT_S)
-    assert not any(worker.is_alive() for worker in workers)
 
 
 class TestCountingUnderContention:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from ._intrusive import IntrusivePtr, IntrusiveRefCounted, ref_if_positive
 from ._shared import (
+    Handle,
     SharedFromThis,
     SharedPtr,
     WeakPtr,
@@ -32,6 +33,7 @@ from ._shared import (
 )
 
 __all__ = (
+    "Handle",
     "IntrusivePtr",
     "IntrusiveRefCounted",
     "SharedFromThis",

@@ -10,11 +10,10 @@ a small fixed set, so the mixin adds one slot and no lock per object.
 from __future__ import annotations
 
 import threading
-from types import TracebackType
-from typing import Generic, Self, TypeVar, cast, final
+from typing import Generic, TypeVar, cast, final
 
 from ..errors import RefCountError, ReleasedHandleError
-from ._shared import _collected_unreleased, _describe  # pyright: ignore[reportPrivateUsage]
+from ._shared import Handle, _describe  # pyright: ignore[reportPrivateUsage]
 
 _STRIPES = tuple(threading.Lock() for _ in range(64))
 
@@ -111,7 +110,7 @@ def ref_if_positive(obj: T) -> IntrusivePtr[T] | None:
 
 
 @final
-class IntrusivePtr(Generic[T]):
+class IntrusivePtr(Handle, Generic[T]):
     """A handle holding one reference of an ``IntrusiveRefCounted`` object.
 
     Like ``SharedPtr``: ``get()``, ``clone()``, ``release()`` (idempotent per
@@ -119,7 +118,7 @@ class IntrusivePtr(Generic[T]):
     it is collected unreleased.
     """
 
-    __slots__ = ("_mine", "_obj")  # _mine: one token while this handle holds its reference
+    __slots__ = ("_obj",)
 
     def __init__(self, obj: T) -> None:
         self._mine: list[object] = []  # until it owns something: __del__ finds nothing to do
@@ -154,29 +153,12 @@ class IntrusivePtr(Generic[T]):
             return
         self._obj.release()
 
-    @property
-    def released(self) -> bool:
-        """Whether this handle was released."""
-        return not self._mine
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
+    def _label(self) -> str:
+        return _describe(self._obj)
 
     def __repr__(self) -> str:
         state = "released" if not self._mine else f"ref_count={self._obj.ref_count}"
         return f"<IntrusivePtr to {_describe(self._obj)} {state}>"
-
-    def __del__(self) -> None:
-        if self._mine:
-            _collected_unreleased(self, _describe(self._obj))
 
 
 def _adopt(obj: T) -> IntrusivePtr[T]:

@@ -105,8 +105,47 @@ class _Control:
             self.deleter(obj)
 
 
+class Handle:
+    """What every owning handle shares: a claim while it owns, ``with``, and the leak check.
+
+    ``_mine`` holds one token while the handle owns and none once released;
+    popping it is atomic, so ``release()`` counts once even if two threads
+    call it on the same handle.
+    """
+
+    __slots__ = ("_mine",)
+    _mine: list[object]
+
+    def release(self) -> None:
+        """Let go of what this handle owns (once; later calls do nothing)."""
+        raise NotImplementedError
+
+    def _label(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def released(self) -> bool:
+        """Whether this handle was released."""
+        return not self._mine
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def __del__(self) -> None:
+        if self._mine:  # every constructor sets it first, to [] until the handle owns
+            _collected_unreleased(self, self._label())
+
+
 @final
-class SharedPtr(Generic[T]):
+class SharedPtr(Handle, Generic[T]):
     """One owner of a shared resource, as C++'s ``shared_ptr<T>``.
 
     ``clone()`` makes another owner; ``release()`` (or leaving the ``with``
@@ -133,9 +172,7 @@ class SharedPtr(Generic[T]):
     True
     """
 
-    # _mine holds this handle's claim: one token while it owns, none once released.
-    # Popping it is atomic, so release() counts once even if two threads call it.
-    __slots__ = ("_control", "_mine")
+    __slots__ = ("_control",)
 
     def __init__(
         self,
@@ -190,11 +227,6 @@ class SharedPtr(Generic[T]):
         self._control.drop_owner()
 
     @property
-    def released(self) -> bool:
-        """Whether this handle was released."""
-        return not self._mine
-
-    @property
     def use_count(self) -> int:
         """How many owners the resource has now (0 once the last let go)."""
         return len(self._control.owners)
@@ -203,24 +235,12 @@ class SharedPtr(Generic[T]):
         """A weak handle: it does not keep the resource, but can ``lock()`` it while it lives."""
         return WeakPtr(self._control)
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
+    def _label(self) -> str:
+        return self._control.label
 
     def __repr__(self) -> str:
         state = "released" if not self._mine else f"use_count={self.use_count}"
         return f"<SharedPtr to {self._control.label} {state}>"
-
-    def __del__(self) -> None:
-        if self._mine:
-            _collected_unreleased(self, self._control.label)
 
 
 def _owning(control: _Control) -> SharedPtr[Any]:
@@ -231,7 +251,7 @@ def _owning(control: _Control) -> SharedPtr[Any]:
     return handle
 
 
-def _collected_unreleased(handle: SharedPtr[Any] | Any, label: str) -> None:
+def _collected_unreleased(handle: Handle, label: str) -> None:
     """A handle was collected while still owning: say so, then release as a safety net."""
     warnings.warn(
         f"{type(handle).__name__} to {label} was garbage-collected without release(); "

@@ -195,6 +195,23 @@ class TestSynchronize:
             domain.synchronize(timeout=JOIN_TIMEOUT_S)
         domain.synchronize(timeout=JOIN_TIMEOUT_S)  # forgotten: no second report
 
+    def test_records_of_ended_threads_are_dropped(self, domain: RcuDomain) -> None:
+        """Short-lived reader threads leave no record behind once a grace period passed."""
+        before = domain.readers
+
+        def one_section() -> None:
+            with domain.read_lock():
+                pass
+
+        workers = [threading.Thread(target=one_section) for _ in range(20)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(JOIN_TIMEOUT_S)
+        assert domain.readers == before + 20
+        domain.synchronize(timeout=JOIN_TIMEOUT_S)
+        assert domain.readers == before
+
     def test_grace_periods_are_traced_as_a_timed_pair(self, domain: RcuDomain) -> None:
         """rcu_synchronize / rcu_synchronize_ret bracket each grace period."""
         with trace.count("rcu_synchronize", "rcu_synchronize_ret") as counts:

@@ -231,6 +231,19 @@ class RcuDomain:
                     )
                 time.sleep(pause)
                 pause = min(pause * 2, _POLL_MAX_S)
+        self._prune_ended_threads()
+
+    def _prune_ended_threads(self) -> None:
+        """Drop the records of threads that ended outside any section (short-lived workers)."""
+        ended = [r for r in self._readers if r.period == 0 and not r.thread.is_alive()]
+        if ended:
+            with self._register_lock:
+                self._readers = tuple(r for r in self._readers if r not in ended)
+
+    @property
+    def readers(self) -> int:
+        """How many threads have a reader record in this domain."""
+        return len(self._readers)
 
     def _forget_dead_reader(self, reader: Reader) -> None:
         warnings.warn(

@@ -70,11 +70,12 @@ class _Control:
 
     def __init__(self, obj: object, deleter: Deleter, defer: RcuDomain | None) -> None:
         self.obj: object = obj
-        self.deleter = deleter
-        self.defer = defer
-        self.kind, self.obj_id = type(obj), id(obj)  # for messages, formatted only when shown
+        self.deleter: Deleter = deleter
+        self.defer: RcuDomain | None = defer
+        self.kind: type[object] = type(obj)  # kind and obj_id name it in messages,
+        self.obj_id: int = id(obj)  # formatted only when one is shown
         self.owners: list[object] = [_LAST]
-        self.weak = 0
+        self.weak: int = 0
 
     @property
     def label(self) -> str:

@@ -296,6 +296,25 @@ class TestLeaks:
             gc.collect()
         assert device.closes == 1
 
+    def test_leak_warning_carries_the_allocation_site(self) -> None:
+        """With tracemalloc on, the warning's source leads to where the handle was made."""
+        import tracemalloc
+        import warnings
+
+        tracemalloc.start()
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                SharedPtr(Device())
+                gc.collect()
+            (warning,) = caught
+            where = tracemalloc.get_object_traceback(warning.source)
+        finally:
+            tracemalloc.stop()
+        assert warning.category is ResourceWarning
+        assert where is not None
+        assert any(frame.filename == __file__ for frame in where)
+
     def test_collected_unreleased_intrusive_handle(self) -> None:
         """The same safety net for IntrusivePtr."""
         f = File()

@@ -86,6 +86,7 @@ class HandleLifecycle(RuleBasedStateMachine):
     def weak_handles_expire_with_the_resource(self) -> None:
         for weak in self.weak:
             assert weak.expired() == self.gone
+            assert weak.weak_count == len(self.weak)
 
     def teardown(self) -> None:
         for handle in self.strong:

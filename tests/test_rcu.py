@@ -130,12 +130,14 @@ class TestSynchronize:
 
     def test_ignores_sections_that_begin_later(self, domain: RcuDomain) -> None:
         """A section that begins after the call, and stays open, does not hold it up."""
-        started = threading.Event()
+        start_late_section = threading.Event()
+        late_section_open = threading.Event()
         stop = threading.Event()
 
         def late_reader() -> None:
-            started.wait(JOIN_TIMEOUT_S)
+            start_late_section.wait(JOIN_TIMEOUT_S)
             with domain.read_lock():
+                late_section_open.set()
                 stop.wait(JOIN_TIMEOUT_S)
 
         parked = InSection(domain)
@@ -146,15 +148,19 @@ class TestSynchronize:
             domain.synchronize(timeout=JOIN_TIMEOUT_S)
             outcome.append("done")
 
+        period_before = domain.period
         waiter = in_thread(synchronizer)
-        time.sleep(0.02)  # let synchronize() advance the period before the late section
-        started.set()
-        time.sleep(0.02)
-        parked.release()  # the only older section ends: the late one must not matter
+        deadline = time.monotonic() + JOIN_TIMEOUT_S
+        while domain.period == period_before and time.monotonic() < deadline:
+            time.sleep(0.001)  # until synchronize() has begun its grace period
+        start_late_section.set()
+        assert late_section_open.wait(JOIN_TIMEOUT_S)
+        parked.release()  # the only older section ends: the late one, still open, must not matter
         waiter.join(JOIN_TIMEOUT_S)
+        done_while_late_section_open = outcome == ["done"] and not stop.is_set()
         stop.set()
         reader.join(JOIN_TIMEOUT_S)
-        assert outcome == ["done"]
+        assert done_while_late_section_open
 
     def test_timeout_names_the_reader(self, domain: RcuDomain) -> None:
         """A bounded wait raises GracePeriodTimeout naming the thread still inside."""

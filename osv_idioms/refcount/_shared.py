@@ -102,6 +102,10 @@ class _Control:
         obj, self.obj = self.obj, None
         if self.defer is not None:
             self.defer.call_rcu(self.deleter, obj)
+        elif self.deleter is close_if_closeable:  # the default, written out: one call fewer
+            close = getattr(obj, "close", None)
+            if callable(close):
+                close()
         else:
             self.deleter(obj)
 
@@ -225,7 +229,11 @@ class SharedPtr(Handle, Generic[T]):
             self._mine.pop()
         except IndexError:
             return  # released before
-        self._control.drop_owner()
+        control = self._control
+        if control.weak:
+            control.drop_owner()  # weak handles exist: pop under their lock
+        elif control.owners.pop() is _LAST:  # drop_owner's lock-free path, written out
+            control.destroy()
 
     @property
     def use_count(self) -> int:
@@ -289,7 +297,13 @@ def make_shared(
     """
     if not callable(factory):
         raise TypeError(f"make_shared() needs a factory to call, got {type(factory).__name__}")
-    return SharedPtr(factory(*args, **kwargs), deleter=deleter, rcu=rcu)
+    if deleter is not close_if_closeable or rcu is not False:
+        return SharedPtr(factory(*args, **kwargs), deleter=deleter, rcu=rcu)
+    obj = factory(*args, **kwargs)  # the common case, without SharedPtr's argument checks
+    control = _Control(obj, close_if_closeable, None)
+    if isinstance(obj, SharedFromThis):
+        _adopt_this(obj, control)
+    return _owning(control)
 
 
 @final

@@ -23,6 +23,7 @@ Switching on: ``enable(pattern)`` records into a bounded ring (``events()``,
 
 from __future__ import annotations
 
+from ._counting import Counters, count
 from ._export import (
     DurationStats,
     TraceSummary,
@@ -34,25 +35,25 @@ from ._export import (
 )
 from ._points import (
     DEFAULT_BUFFER_SIZE,
-    Counters,
     Probe,
     ProbeHandle,
-    TraceEvent,
     TracepointInfo,
-    TraceSnapshot,
     add_probe,
-    buffer_size,
-    clear,
-    count,
     declare_tracepoint,
     disable,
     enable,
     enable_from_environment,
+    tracepoint,
+    tracepoints,
+)
+from ._records import (
+    TraceEvent,
+    TraceSnapshot,
+    buffer_size,
+    clear,
     events,
     set_buffer_size,
     snapshot,
-    tracepoint,
-    tracepoints,
 )
 from ._stat import HEADER_EVERY, Column, PerfStat, format_header, format_row, stat
 

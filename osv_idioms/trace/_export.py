@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast, final
 
-from ._points import TraceEvent, TraceSnapshot, snapshot
+from ._records import TraceEvent, TraceSnapshot, snapshot
 
 _PAIRED_ENDS = {"mutex_lock_wake": "mutex_lock_wait"}
 _END_SUFFIXES = ("_ret", "_err")

@@ -22,10 +22,10 @@ import time
 import traceback
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import CodeType, FunctionType, TracebackType
-from typing import Any, ParamSpec, Self, TypeAlias, final
+from types import CodeType, FunctionType
+from typing import Any, ParamSpec, Protocol, TypeAlias, final
 
 from ..errors import ProbeFailedWarning, TracepointError
 
@@ -56,7 +56,7 @@ class _ThreadTag(threading.local):
 _thread_tag = _ThreadTag()
 
 
-class _Ring:
+class Ring:
     """The bounded record buffer: a deque whose appends never block, and a sequence number.
 
     Each record starts with its sequence number, counted from 0 for each new
@@ -250,9 +250,15 @@ _lock = threading.RLock()
 _points: dict[str, _Point] = {}
 _rules: list[tuple[str, bool, bool]] = []  # (pattern, record, backtrace); the last match wins
 _probe_rules: list[tuple[str, Probe, object]] = []  # (pattern, probe, handle)
-_watchers: list[Counters] = []
+_watchers: list[_Watcher] = []  # the open Counters (see _counting); attached to new points
 _activity_watchers: list[_ActivityWatcher] = []
-_ring = _Ring(DEFAULT_BUFFER_SIZE)
+_ring = Ring(DEFAULT_BUFFER_SIZE)
+
+
+class _Watcher(Protocol):
+    """What the registry needs of a ``Counters``: to be shown each point that may match."""
+
+    def _attach(self, point: _Point) -> None: ...
 
 
 def _matches(pattern: str, name: str) -> bool:
@@ -391,6 +397,7 @@ def tracepoint(
     >>> @tracepoint("{size} bytes at {addr:#x}")
     ... def trace_doc_alloc(addr: int, size: int) -> None: ...
     >>> trace_doc_alloc(0x1000, 64)   # off: costs an empty call
+    >>> from osv_idioms.trace import count
     >>> with count("doc_alloc") as c:
     ...     trace_doc_alloc(0x2000, 32)
     >>> c["doc_alloc"]
@@ -584,214 +591,12 @@ def _refresh_matching(pattern: str) -> None:
             point.refresh()
 
 
-# --- counting -------------------------------------------------------------------------
-
-
-@final
-class Counters(Mapping[str, int]):
-    """Live hit counts of the tracepoints matching each name or pattern given to ``count()``.
-
-    Read ``c[spec]`` at any time: while counting, it is the count so far;
-    after ``close()`` (or the end of the ``with`` block) it stays frozen.
-    A pattern's count is the sum over every tracepoint it matches, including
-    tracepoints declared after counting began.
-    """
-
-    __slots__ = ("_baselines", "_final", "_specs")
-
-    def __init__(self, specs: Sequence[str]) -> None:
-        for spec in specs:
-            _check_pattern(spec)
-        self._specs = tuple(dict.fromkeys(specs))
-        # point -> counter value when it started being watched; replaced, never mutated
-        self._baselines: dict[_Point, int] = {}
-        self._final: dict[str, int] | None = None
-        with _lock:
-            _watchers.append(self)
-            for point in _points.values():
-                self._attach(point)
-
-    def _attach(self, point: _Point) -> None:
-        """Start counting ``point`` if a spec matches it (writers only, under the lock)."""
-        if point in self._baselines or not any(_matches(s, point.name) for s in self._specs):
-            return
-        point.counting += 1
-        point.refresh()
-        self._baselines = {**self._baselines, point: point.read()}
-
-    def __getitem__(self, spec: str) -> int:
-        if self._final is not None:
-            return self._final[spec]
-        if spec not in self._specs:
-            raise KeyError(spec)
-        return sum(
-            point.read() - base
-            for point, base in self._baselines.items()
-            if _matches(spec, point.name)
-        )
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._specs)
-
-    def __len__(self) -> int:
-        return len(self._specs)
-
-    def unmatched(self) -> tuple[str, ...]:
-        """The names and patterns that have matched no declared tracepoint so far."""
-        points = tuple(self._baselines)
-        return tuple(s for s in self._specs if not any(_matches(s, p.name) for p in points))
-
-    def close(self) -> None:
-        """Freeze the counts and stop counting what only this object watched."""
-        with _lock:
-            if self._final is not None:
-                return
-            self._final = {spec: self[spec] for spec in self._specs}
-            _watchers[:] = [w for w in _watchers if w is not self]  # Mapping == compares contents
-            for point in self._baselines:
-                point.counting -= 1
-                point.refresh()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = "closed" if self._final is not None else "counting"
-        return f"<Counters {state} {dict(self)!r}>"
-
-
-def count(*specs: str) -> Counters:
-    """Count hits of the tracepoints named (or matched by patterns), independently of recording.
-
-    Use it as a context manager, or keep the object and read it while the
-    program runs; ``close()`` stops counting.
-
-    >>> with count("doc_alloc", "doc_*") as c:
-    ...     trace_doc_alloc(1, 2)
-    ...     trace_doc_queue(5)
-    >>> dict(c)
-    {'doc_alloc': 1, 'doc_*': 2}
-    """
-    if not specs:
-        raise TypeError("count() needs at least one tracepoint name or pattern")
-    return Counters(specs)
-
-
 # --- the record buffer ------------------------------------------------------------------
 
 
-def _install_ring(ring: _Ring) -> None:
+def install_ring(ring: Ring) -> None:
     global _ring  # noqa: PLW0603 - the one ring every tracepoint appends to
     with _lock:
         _ring = ring
         for point in _points.values():
             point.refresh()
-
-
-def set_buffer_size(size: int) -> None:
-    """Keep the newest ``size`` records (default 65536); records already kept are dropped.
-
-    >>> set_buffer_size(1024)
-    >>> buffer_size()
-    1024
-    >>> set_buffer_size(DEFAULT_BUFFER_SIZE)
-    """
-    if isinstance(size, bool) or not isinstance(size, int):  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise TypeError(f"buffer size must be an int, got {type(size).__name__}")
-    if size < 1:
-        raise ValueError(f"buffer size must be at least 1, got {size}")
-    _install_ring(_Ring(size))
-
-
-def buffer_size() -> int:
-    """How many records the ring keeps before it overwrites the oldest."""
-    size = _ring.records.maxlen
-    assert size is not None
-    return size
-
-
-def clear() -> None:
-    """Forget every record and the count of overwritten ones."""
-    with _lock:
-        _install_ring(_Ring(buffer_size()))
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class TraceEvent:
-    """One recorded tracepoint hit."""
-
-    seq: int
-    name: str
-    ns: int
-    """``time.monotonic_ns()`` when it was hit."""
-    thread_id: int
-    thread_name: str
-    native_thread_id: int
-    args: Mapping[str, object]
-    backtrace: traceback.StackSummary | None
-    format: str
-
-    @property
-    def message(self) -> str:
-        """The arguments shown through the tracepoint's template (or as ``name=value``)."""
-        if self.format:
-            try:
-                return self.format.format(**self.args)
-            except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-                return f"<bad format {self.format!r}: {exc}>"
-        return " ".join(f"{k}={v!r}" for k, v in self.args.items())
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class TraceSnapshot:
-    """The records in the ring at one moment, oldest first, and how many were overwritten."""
-
-    events: tuple[TraceEvent, ...]
-    overwritten: int
-
-
-def snapshot() -> TraceSnapshot:
-    """Copy the ring without stopping the threads that write to it."""
-    ring = _ring
-    records = ring.records.copy()  # one C call: consistent even while others append
-    overwritten = records[0][0] if records else 0
-    return TraceSnapshot(tuple(_to_event(record) for record in records), overwritten)
-
-
-def events() -> list[TraceEvent]:
-    """The recorded events, oldest first (a snapshot; recording goes on).
-
-    >>> clear()
-    >>> enable("doc_alloc")
-    >>> trace_doc_alloc(0x10, 4)
-    >>> disable("doc_alloc")
-    >>> [(e.name, e.message) for e in events()]
-    [('doc_alloc', '4 bytes at 0x10')]
-    """
-    return list(snapshot().events)
-
-
-def _to_event(record: tuple[Any, ...]) -> TraceEvent:
-    seq, name, ns, (ident, thread_name, native_id), stack, *values = record
-    point = _points[name]
-    return TraceEvent(
-        seq,
-        point.name,
-        ns,
-        ident,
-        thread_name,
-        native_id,
-        dict(zip(point.params, values, strict=True)),
-        stack,
-        point.fmt,
-    )

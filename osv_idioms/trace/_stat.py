@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self, TextIO, final
 
-from ._points import Counters, count
+from ._counting import Counters, count
 
 HEADER_EVERY = 25
 """The header is printed again before every 25th row, as OSv's perf stat does."""

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from ._talk import SLIDES, Slide
 
-__all__ = ("example_for", "examples_dir", "run_tour", "show_slide_list")
+__all__ = ("examples_by_slide", "examples_dir", "run_tour", "show_slide_list")
 
 _EXAMPLE_TIMEOUT_S = 60.0
 
@@ -29,15 +29,16 @@ def examples_dir() -> Path | None:
     return None
 
 
-def example_for(slide: Slide) -> Path | None:
-    """The example whose docstring opens with ``Slide N:`` for ``slide``, if any."""
+def examples_by_slide() -> dict[int, Path]:
+    """Each example script, by the slide its docstring names (``Slide N:``)."""
     folder = examples_dir()
     if folder is None:
-        return None
+        return {}
+    found: dict[int, Path] = {}
     for path in sorted(folder.glob("[0-9][0-9]_*.py")):
-        if _slide_of_example(path) == slide.number:
-            return path
-    return None
+        found.setdefault(_slide_of_example(path), path)
+    found.pop(0, None)  # a script that names no slide
+    return found
 
 
 def _slide_of_example(path: Path) -> int:
@@ -61,11 +62,12 @@ def show_slide_list(out: TextIO) -> None:
 def run_tour(out: TextIO, *, only: int | None = None, color: bool = False) -> int:
     """Walk the slides (or just slide ``only``), returning the exit status of the tour."""
     status = 0
+    examples = examples_by_slide()
     for slide in SLIDES:
         if only is not None and slide.number != only:
             continue
         _show_stop(out, slide, color=color)
-        example = example_for(slide)
+        example = examples.get(slide.number)
         if example is not None:
             status = max(status, _run_example(out, example, color=color))
     return status

@@ -86,11 +86,6 @@ def _still_held(lock: object) -> bool:
     return bool(is_owned()) if is_owned is not None else True
 
 
-def holds(lock: object) -> bool:
-    """Whether this thread took ``lock`` through a checked path and still holds it."""
-    return any(held is lock for held in _held.stack) and _still_held(lock)
-
-
 def before_acquire(key: str, lock: object, *, recursive: bool) -> None:
     """Check the orders "each held lock -> ``key``" before ``lock`` is taken.
 

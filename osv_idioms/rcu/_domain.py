@@ -97,11 +97,6 @@ class Reader:
 
     leave = __exit__  # for sections opened with ``__enter__()`` by hand
 
-    @property
-    def active(self) -> bool:
-        """Whether this thread is inside a read section of the domain."""
-        return self.nesting > 0
-
 
 class _ThreadReaders(threading.local):
     """Finds the calling thread's reader; the first lookup in a thread registers one."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import final
 
 __all__ = (
+    "BadFunctionCall",
     "BadWeakPtr",
+    "ExpiredCallbackError",
     "GracePeriodTimeout",
     "LeakedHandleError",
     "LockNotHeldError",
@@ -100,3 +102,13 @@ class BadWeakPtr(ReferenceError):
 @final
 class LeakedHandleError(RuntimeError):
     """Strict mode: a handle was garbage-collected without ``release()``."""
+
+
+@final
+class BadFunctionCall(RuntimeError):
+    """An empty ``Function`` was called (C++'s ``std::bad_function_call``)."""
+
+
+@final
+class ExpiredCallbackError(ReferenceError):
+    """A weakly bound method was called after its object was garbage-collected."""

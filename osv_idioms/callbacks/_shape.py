@@ -1,0 +1,207 @@
+"""What shape a callable has, and what shape a subscripted generic declares.
+
+Both ``Function[[int], None]`` and ``Signal[[int]]`` check callables when they
+are given one, not when they are first called. For that they must know at run
+time how many arguments they will pass: the subscript is turned into a cached
+subclass that records the count, and a callable's own count is read from its
+code object (cheap) or, failing that, from ``inspect.signature`` (not cheap,
+but run once per connection).
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
+
+_T = TypeVar("_T", bound=type)
+
+
+class Arity(NamedTuple):
+    """The positional arguments a callable accepts.
+
+    At least ``required``, at most ``maximum`` (None when it takes ``*args``).
+    ``keywords`` names keyword-only parameters without a default, which no
+    call made of positional arguments alone can satisfy.
+
+    >>> from osv_idioms.callbacks import arity
+    >>> arity(lambda level, flags=0, *rest: None)
+    Arity(required=1, maximum=None, keywords=())
+    >>> arity(lambda level, flags=0: None).accepts(3)
+    False
+    """
+
+    required: int
+    maximum: int | None
+    keywords: tuple[str, ...] = ()
+
+    def accepts(self, count: int) -> bool:
+        """Whether a call with ``count`` positional arguments can bind."""
+        fits_above = self.maximum is None or count <= self.maximum
+        return not self.keywords and self.required <= count and fits_above
+
+    def explain(self) -> str:
+        """What it takes, in words, for error messages.
+
+        >>> from osv_idioms.callbacks import Arity
+        >>> Arity(1, 2).explain()
+        'it takes 1 to 2 positional arguments'
+        """
+        if self.keywords:
+            return f"it needs keyword argument{_s(len(self.keywords))} {', '.join(self.keywords)}"
+        if self.maximum == 0:
+            return "it takes no positional arguments"
+        if self.maximum is None:
+            return f"it takes at least {self.required} positional argument{_s(self.required)}"
+        if self.required == self.maximum:
+            return f"it takes {self.required} positional argument{_s(self.required)}"
+        return f"it takes {self.required} to {self.maximum} positional arguments"
+
+    def passed(self, count: int) -> int:
+        """How many of ``count`` offered arguments to pass: all, or as many as it takes."""
+        return count if self.maximum is None else min(count, self.maximum)
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def arity(fn: Callable[..., object]) -> Arity | None:
+    """The positional arguments ``fn`` accepts, or None when Python cannot tell.
+
+    Plain functions and bound methods are read from their code object; other
+    callables go through ``inspect.signature``. Some builtins have no
+    signature at all: for those the answer is None.
+
+    >>> from osv_idioms.callbacks import arity
+    >>> class Device:
+    ...     def read(self, size: int, *, timeout: float) -> bytes: ...
+    >>> arity(Device().read)
+    Arity(required=1, maximum=1, keywords=('timeout',))
+    """
+    if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
+        return _without_self(_from_code(fn.__func__))
+    if isinstance(fn, types.FunctionType):
+        return _from_code(fn)
+    return _from_signature(fn)
+
+
+def _from_code(fn: types.FunctionType) -> Arity:
+    code = fn.__code__
+    positional = code.co_argcount
+    keyword_only = code.co_varnames[positional : positional + code.co_kwonlyargcount]
+    keyword_defaults = fn.__kwdefaults__ or {}
+    return Arity(
+        required=positional - len(fn.__defaults__ or ()),
+        maximum=None if code.co_flags & inspect.CO_VARARGS else positional,
+        keywords=tuple(name for name in keyword_only if name not in keyword_defaults),
+    )
+
+
+def _without_self(whole: Arity) -> Arity:
+    """A bound method's arity: its function's, with ``self`` already supplied."""
+    maximum = None if whole.maximum is None else max(whole.maximum - 1, 0)
+    return whole._replace(required=max(whole.required - 1, 0), maximum=maximum)
+
+
+def _from_signature(fn: Callable[..., object]) -> Arity | None:
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    kind = inspect.Parameter
+    positional = [
+        p for p in parameters if p.kind in (kind.POSITIONAL_ONLY, kind.POSITIONAL_OR_KEYWORD)
+    ]
+    return Arity(
+        required=sum(1 for p in positional if p.default is kind.empty),
+        maximum=None if any(p.kind is kind.VAR_POSITIONAL for p in parameters) else len(positional),
+        keywords=tuple(
+            p.name for p in parameters if p.kind is kind.KEYWORD_ONLY and p.default is kind.empty
+        ),
+    )
+
+
+def describe(fn: object) -> str:
+    """A callable as a person would name it in a message: ``Device.read(size)``.
+
+    >>> from osv_idioms.callbacks import describe
+    >>> def on_irq(level: int) -> None: ...
+    >>> describe(on_irq)
+    'on_irq(level: int) -> None'
+    """
+    if callable(fn):
+        fn = inspect.unwrap(fn)
+    name = getattr(fn, "__qualname__", None) or f"{type(fn).__qualname__} object"
+    return f"{name.replace('.<locals>', '')}{_shape_of(fn)}"
+
+
+def _shape_of(fn: object) -> str:
+    """The signature as written, even when annotations are strings (PEP 563)."""
+    try:
+        signature = inspect.signature(fn)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "(...)"
+    parameters = [
+        p.replace(annotation=_Written(p.annotation)) if isinstance(p.annotation, str) else p
+        for p in signature.parameters.values()
+    ]
+    returns = signature.return_annotation
+    if isinstance(returns, str):
+        returns = _Written(returns)
+    return str(signature.replace(parameters=parameters, return_annotation=returns))
+
+
+class _Written(str):
+    """An annotation kept as a string, shown without quotes."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def spell(arg: object) -> str:
+    """A type argument as it was written: ``[int, str]``, ``None``, ``...``."""
+    if arg is None or arg is type(None):
+        return "None"
+    if arg is Ellipsis:
+        return "..."
+    if isinstance(arg, tuple | list):
+        items: tuple[object, ...] | list[object] = arg  # pyright: ignore[reportUnknownVariableType]
+        return "[" + ", ".join(spell(a) for a in items) + "]"
+    if isinstance(arg, type):  # list[int] is not a type: it is spelled by its repr below
+        return arg.__qualname__
+    return repr(arg).replace("typing.", "")
+
+
+def declared_count(first_argument: object) -> int | None:
+    """How many positional arguments a ParamSpec argument declares; None for ``...``."""
+    if first_argument is Ellipsis:
+        return None
+    if isinstance(first_argument, tuple | list):
+        return len(first_argument)  # pyright: ignore[reportUnknownArgumentType]
+    return 1  # ``Function[int, None]`` is ``Function[[int], None]``
+
+
+_specialised: dict[tuple[type, tuple[Any, ...]], type] = {}
+
+
+def specialise(cls: _T, alias: Any, **namespace: object) -> _T | Any:
+    """The subclass standing for ``cls[args]``, made once per set of arguments.
+
+    ``namespace`` gives the class attributes it records (the declared count,
+    per-arity methods). An alias that still has type variables in it, as in
+    ``Function[P, R]`` inside generic code, stays a plain alias: there is
+    nothing concrete to check against.
+    """
+    if alias.__parameters__:
+        return alias
+    key = (cls, alias.__args__)
+    made = _specialised.get(key)
+    if made is None:
+        name = f"{cls.__name__}[{', '.join(spell(a) for a in alias.__args__)}]"
+        body = {"__slots__": (), "__module__": cls.__module__, "__qualname__": name, **namespace}
+        made = _specialised.setdefault(key, type(name, (cls,), body))
+    return made

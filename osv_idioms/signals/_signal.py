@@ -1,0 +1,631 @@
+"""``Signal[P]``, ``Connection`` and ``ScopedConnection``.
+
+Emitting reads one attribute, ``_entries``: a tuple of ``[call, ref]`` cells
+(see ``_emit``) that writers replace, under the signal's lock, and never
+change in place except to overwrite a cell's ``call`` with ``skipped``. So
+an emit takes no lock, and no slot ever runs under one.
+"""
+
+# Signal and Connection work as one: each uses the other's private state.
+# pyright: reportPrivateUsage=false
+
+from __future__ import annotations
+
+import inspect
+import threading
+import weakref
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    ParamSpec,
+    Self,
+    TypeVar,
+    final,
+    overload,
+)
+
+from ..callbacks import describe
+from ..callbacks._shape import declared_count, specialise
+from ._emit import emitter, skipped
+from ._slots import fit, same_slot
+
+P = ParamSpec("P")
+T = TypeVar("T")
+R = TypeVar("R")
+
+Errors = Literal["raise", "group"]
+
+
+@final
+class Connection:
+    """One slot connected to one signal: disconnect it, block it, ask if it is still on.
+
+    ``connected`` turns False once it is disconnected, once a ``once=True``
+    slot has fired, or once an object it holds weakly (a method's object, a
+    ``track=`` object) is garbage-collected.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_blocks",
+        "_call",
+        "_cell",
+        "_key",
+        "_key_ref",
+        "_live",
+        "_priority",
+        "_refs",
+        "_signal",
+    )
+
+    def __init__(
+        self,
+        signal: Signal[...],
+        call: Callable[..., Any],
+        ref: weakref.ref[Any] | None,
+        priority: int,
+    ) -> None:
+        """Made by ``Signal.connect``."""
+        self._signal = signal
+        self._call = call
+        self._cell: list[Any] = [call, ref]
+        self._priority = priority
+        self._live = True
+        self._blocks = 0
+        self._refs: tuple[weakref.ref[Any], ...] = ()
+        self._key: object = None
+        self._key_ref: weakref.ref[Any] | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether the slot will be called by the next emit (blocked or not)."""
+        return self._live and all(ref() is not None for ref in self._refs)
+
+    @property
+    def priority(self) -> int:
+        """Its priority: higher ones are called first."""
+        return self._priority
+
+    def disconnect(self) -> None:
+        """Stop calling the slot, from now on, even within an emit already running. Idempotent."""
+        self._signal._remove(self)
+
+    def block(self) -> None:
+        """Skip the slot until as many ``unblock()`` calls."""
+        self._signal._adjust_block(self, 1)
+
+    def unblock(self) -> None:
+        """Undo one ``block()``.
+
+        Raises:
+            RuntimeError: the connection is not blocked.
+        """
+        self._signal._adjust_block(self, -1)
+
+    @contextmanager
+    def blocked(self) -> Generator[Self, None, None]:
+        """Skip the slot inside the ``with`` block."""
+        self.block()
+        try:
+            yield self
+        finally:
+            self.unblock()
+
+    def _matches(self, slot: object) -> bool:
+        return same_slot(self._key, self._key_ref, slot)
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected else "disconnected"
+        if self._blocks:
+            state += ", blocked"
+        return f"<Connection {describe(self._call)} to {self._signal!r}: {state}>"
+
+
+@final
+class ScopedConnection:
+    """A connection that ends with its ``with`` block: boost's ``scoped_connection``.
+
+    >>> from osv_idioms.signals import ScopedConnection, Signal
+    >>> changed = Signal[[int]](name="changed")
+    >>> with ScopedConnection(changed.connect(print)):
+    ...     changed.emit(1)
+    1
+    >>> changed.emit(2)          # nothing is connected any more
+    """
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: Connection) -> None:
+        """Take charge of ``connection``: it is disconnected when the block ends."""
+        if not isinstance(connection, Connection):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"ScopedConnection takes a Connection, got {type(connection).__qualname__}"
+            )
+        self.connection: Connection = connection
+
+    def __enter__(self) -> Connection:
+        return self.connection
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.connection.disconnect()
+
+
+@final
+class Signal(Generic[P]):
+    """A typed signal: slots connected to it are called, in a defined order, when it is emitted.
+
+    Declare what it passes with a subscript, which the type checkers read and
+    which the signal also keeps at run time: ``Signal[[int]]()`` passes one
+    argument, ``Signal[[]]()`` none, ``Signal[...]()`` anything. Declared as a
+    class attribute, it gives every instance a signal of its own.
+
+    >>> from osv_idioms.signals import Signal
+    >>> system_reset = Signal[[]](name="system_reset")
+    >>> @system_reset.connect()
+    ... def reset_bar0() -> None:
+    ...     print("bar0 reset")
+    >>> system_reset()
+    bar0 reset
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_active",
+        "_attribute",
+        "_blocks",
+        "_connections",
+        "_entries",
+        "_lock",
+        "_name",
+        "_per_instance",
+    )
+
+    # Set on the subscripted subclasses: the arguments passed (None: any), and
+    # whether failures are grouped.
+    _passes: ClassVar[int | None] = None
+    _declared: ClassVar[bool] = False
+    _grouping: ClassVar[bool] = False
+
+    if TYPE_CHECKING:
+
+        def emit(self, *args: P.args, **kwargs: P.kwargs) -> None:
+            """Call every connected slot with these arguments, by priority then connection order.
+
+            A slot connected during the emit is not called by it; a slot
+            disconnected or blocked during it is not called after that, and
+            no other slot is skipped. By default the first slot that raises
+            stops the emit, and its exception carries a note naming the signal
+            and the slot; with ``errors="group"`` every slot is called and then
+            an ``ExceptionGroup`` of the failures is raised.
+            """
+
+        def __call__(self, *args: P.args, **kwargs: P.kwargs) -> None:
+            """``emit``, so that a signal is itself a slot (chaining) and reads as on the slide."""
+
+    else:
+
+        def __class_getitem__(cls, params):
+            alias = super().__class_getitem__(params)
+            if alias.__parameters__:
+                return alias
+            passes = declared_count(alias.__args__[0])
+            emit = emitter(passes, grouping=False)
+            return specialise(cls, alias, _passes=passes, _declared=True, emit=emit, __call__=emit)
+
+    def __new__(cls, *, name: str | None = None, errors: Errors = "raise") -> Self:
+        """Check the declaration; ``errors="group"`` picks the emit that calls every slot."""
+        if not cls._declared:
+            raise TypeError(
+                "declare what the signal passes: Signal[[int]]() for one int, "
+                "Signal[[]]() for nothing, Signal[...]() for anything"
+            )
+        if errors not in ("raise", "group"):
+            raise ValueError(f"errors must be 'raise' or 'group', got {errors!r}")
+        return super().__new__(_grouping_variant(cls) if errors == "group" else cls)
+
+    def __init__(self, *, name: str | None = None, errors: Errors = "raise") -> None:
+        """A signal with no slots; ``name`` is shown in messages and notes.
+
+        Args:
+            name: what messages and exception notes call the signal.
+            errors: ``"raise"`` (the default) lets the first failing slot's
+                exception stop the emit; ``"group"`` calls every slot, then
+                raises an ``ExceptionGroup`` of the failures.
+        """
+        self._name = name
+        self._lock = threading.Lock()
+        self._connections: tuple[Connection, ...] = ()
+        self._active: tuple[list[Any], ...] = ()
+        self._entries: tuple[list[Any], ...] = ()
+        self._blocks = 0
+        self._attribute: str | None = None  # set when declared in a class body
+        self._per_instance: dict[int, Self] | None = None
+
+    # -- connecting ---------------------------------------------------------
+
+    @overload
+    def connect(
+        self,
+        slot: None = None,
+        *,
+        once: bool = False,
+        weak: bool | None = None,
+        priority: int = 0,
+        track: object = None,
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+    @overload
+    def connect(
+        self,
+        slot: Callable[P, object] | Callable[[], object],
+        *,
+        once: bool = False,
+        weak: bool | None = None,
+        priority: int = 0,
+        track: object = None,
+    ) -> Connection: ...
+    def connect(
+        self,
+        slot: Callable[..., object] | None = None,
+        *,
+        once: bool = False,
+        weak: bool | None = None,
+        priority: int = 0,
+        track: object = None,
+    ) -> Connection | Callable[[Callable[P, R]], Callable[P, R]]:
+        """Call ``slot`` on every emit from now on, until the returned connection ends.
+
+        A slot may take fewer arguments than the signal passes: it gets the
+        first ones. That is checked here, once. Bound methods are held weakly
+        (the connection ends when their object is collected); functions,
+        lambdas and other callables strongly, so nothing vanishes unnoticed.
+        The same slot connected twice is called twice.
+
+        Called without a slot, it is a decorator that connects the function
+        and returns it unchanged.
+
+        Args:
+            slot: what to call; a ``Signal`` chains this one to it.
+            once: disconnect the slot just before its first call.
+            weak: hold the slot (a method's object) weakly; None decides by
+                kind, as above.
+            priority: higher runs first; equal priorities run in connection
+                order.
+            track: end the connection when this object is collected.
+
+        Raises:
+            TypeError: the slot is not callable or cannot take the signal's
+                arguments, or cannot be held weakly as asked, or the signal is
+                the one declared on a class rather than an instance's.
+        """
+        if slot is None:
+            return self._decorator(once=once, weak=weak, priority=priority, track=track)
+        if type(priority) is not int:
+            raise TypeError(f"priority must be an int, got {priority!r}")
+        if self._attribute is not None:
+            raise TypeError(
+                f"can't connect to {self!r}: it is declared on the class; "
+                "connect to an instance's signal"
+            )
+        fitted = fit(slot, self._passes, weak, track, self)
+        connection = Connection(self, fitted.call, fitted.ref, priority)
+        connection._refs, connection._key, connection._key_ref = (
+            fitted.refs,
+            fitted.key,
+            fitted.key_ref,
+        )
+        if once:
+            _make_once(connection)
+        with self._lock:
+            self._insert(connection)
+        return connection
+
+    def _decorator(self, **options: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
+        def connect_and_return(slot: Callable[P, R]) -> Callable[P, R]:
+            self.connect(slot, **options)
+            return slot
+
+        return connect_and_return
+
+    def disconnect(self, slot: Callable[..., object]) -> int:
+        """Disconnect every connection of ``slot``; returns how many there were."""
+        with self._lock:
+            matching = [c for c in self._connections if c._matches(slot)]
+            for connection in matching:
+                self._drop(connection)
+            self._publish()
+        return len(matching)
+
+    def disconnect_all(self) -> None:
+        """Disconnect every slot."""
+        with self._lock:
+            for connection in self._connections:
+                self._drop(connection)
+            self._publish()
+
+    def __len__(self) -> int:
+        """How many slots are connected (blocked ones included)."""
+        return sum(1 for connection in self._connections if connection.connected)
+
+    # -- blocking -------------------------------------------------------------
+
+    def block(self) -> None:
+        """Make emits do nothing until as many ``unblock()`` calls."""
+        with self._lock:
+            self._blocks += 1
+            self._entries = ()
+
+    def unblock(self) -> None:
+        """Undo one ``block()``.
+
+        Raises:
+            RuntimeError: the signal is not blocked.
+        """
+        with self._lock:
+            if not self._blocks:
+                raise RuntimeError(f"can't unblock {self!r}: it is not blocked")
+            self._blocks -= 1
+            self._publish()
+
+    @contextmanager
+    def blocked(self) -> Generator[Self, None, None]:
+        """Make emits do nothing inside the ``with`` block."""
+        self.block()
+        try:
+            yield self
+        finally:
+            self.unblock()
+
+    # -- results and async ------------------------------------------------------
+
+    def collect(self, *args: P.args, **kwargs: P.kwargs) -> list[Any]:
+        """Emit, and return the slots' results in call order (boost's combiners, the common case).
+
+        >>> from osv_idioms.signals import Signal
+        >>> ask = Signal[[int]]()
+        >>> _ = ask.connect(lambda n: n + 1), ask.connect(lambda n: n * 10)
+        >>> ask.collect(4)
+        [5, 40]
+        """
+        return list(self._results(args, kwargs))
+
+    def combine(self, combiner: Callable[[Iterator[Any]], T]) -> Callable[P, T]:
+        """An emit whose slots' results go through ``combiner``, lazily, as boost's combiners.
+
+        The combiner gets an iterator: a slot is called when the combiner asks
+        for its result, so a combiner that stops early (``next``, ``any``)
+        leaves the later slots uncalled.
+
+        >>> from osv_idioms.signals import Signal
+        >>> quote = Signal[[str]]()
+        >>> _ = quote.connect(lambda item: 30), quote.connect(lambda item: 25)
+        >>> best_price = quote.combine(min)
+        >>> best_price("disk")
+        25
+        """
+
+        def emit_combined(*args: P.args, **kwargs: P.kwargs) -> T:
+            return combiner(self._results(args, kwargs))
+
+        return emit_combined
+
+    async def aemit(self, *args: P.args, **kwargs: P.kwargs) -> None:
+        """Emit, awaiting each slot that returns an awaitable before calling the next.
+
+        Plain slots are called directly; the order and error rules are
+        ``emit``'s.
+        """
+        self._check_call(args, kwargs)
+        failures: list[Exception] = []
+        for call, target in self._live_calls():
+            try:
+                result = (
+                    call(*args, **kwargs) if target is _NO_TARGET else call(target, *args, **kwargs)
+                )
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as error:
+                self._record(error, call, failures)
+        self._finish(failures)
+
+    def _results(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[Any]:
+        self._check_call(args, kwargs)
+        failures: list[Exception] = []
+        for call, target in self._live_calls():
+            try:
+                result = (
+                    call(*args, **kwargs) if target is _NO_TARGET else call(target, *args, **kwargs)
+                )
+            except Exception as error:
+                self._record(error, call, failures)
+                continue
+            yield result
+        self._finish(failures)
+
+    def _live_calls(self) -> Iterator[tuple[Callable[..., Any], Any]]:
+        """The slots to call now: each call and its target (``_NO_TARGET`` if held strongly)."""
+        for call, ref in self._entries:
+            if call is skipped:
+                continue
+            if ref is None:
+                yield call, _NO_TARGET
+            elif (target := ref()) is not None:
+                yield call, target
+            else:
+                self._prune()
+
+    def _check_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        passes = self._passes
+        if passes is not None and (len(args) != passes or kwargs):
+            given = f"{len(args)} positional" + (f" and {len(kwargs)} keyword" if kwargs else "")
+            plural = "" if passes == 1 else "s"
+            raise TypeError(f"{self!r} passes {passes} positional argument{plural}, got {given}")
+
+    def _record(
+        self, error: Exception, call: Callable[..., Any], failures: list[Exception]
+    ) -> None:
+        self._annotate(error, call)
+        if not self._grouping:
+            raise error
+        failures.append(error)
+
+    def _finish(self, failures: list[Exception]) -> None:
+        if failures:
+            self._raise_group(failures)
+
+    # -- what the generated emit calls ------------------------------------------------
+
+    def _annotate(self, error: Exception, call: Callable[..., Any]) -> None:
+        error.add_note(f"raised by slot {describe(call)} of {self!r}")
+
+    def _raise_group(self, failures: list[Exception]) -> None:
+        count = len(failures)
+        raise ExceptionGroup(
+            f"{count} slot{'' if count == 1 else 's'} of {self!r} raised", failures
+        )
+
+    def _prune(self) -> None:
+        """Drop the connections whose weakly held objects are gone."""
+        with self._lock:
+            dead = [c for c in self._connections if not c.connected]
+            for connection in dead:
+                self._drop(connection)
+            if dead:
+                self._publish()
+
+    # -- writers: all under self._lock ---------------------------------------------
+
+    def _insert(self, connection: Connection) -> None:
+        connections = self._connections
+        priority = connection.priority
+        at = len(connections)
+        while at and connections[at - 1].priority < priority:
+            at -= 1
+        self._connections = (*connections[:at], connection, *connections[at:])
+        self._publish()
+
+    def _drop(self, connection: Connection) -> None:
+        connection._live = False
+        connection._cell[0] = skipped
+
+    def _publish(self) -> None:
+        self._connections = tuple(c for c in self._connections if c._live)
+        self._active = tuple(c._cell for c in self._connections)
+        self._entries = () if self._blocks else self._active
+
+    def _remove(self, connection: Connection) -> None:
+        with self._lock:
+            if connection._live:
+                self._drop(connection)
+                self._publish()
+
+    def _claim(self, connection: Connection) -> bool:
+        """For ``once``: disconnect and say True, for exactly one caller."""
+        with self._lock:
+            if not connection._live:
+                return False
+            self._drop(connection)
+            self._publish()
+            return True
+
+    def _adjust_block(self, connection: Connection, step: int) -> None:
+        with self._lock:
+            blocks = connection._blocks + step
+            if blocks < 0:
+                raise RuntimeError(f"can't unblock {connection!r}: it is not blocked")
+            connection._blocks = blocks
+            if connection._live:
+                connection._cell[0] = skipped if blocks else connection._call
+
+    # -- one signal per instance -------------------------------------------------
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self._attribute = name
+        if self._name is None:
+            self._name = f"{owner.__qualname__}.{name}"
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any] | None = None) -> Self: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any] | None = None) -> Self: ...
+    def __get__(self, instance: object, owner: type[Any] | None = None) -> Self:
+        """On an instance, that instance's own signal, made on first use."""
+        if instance is None or self._attribute is None:
+            return self
+        try:
+            namespace = instance.__dict__
+        except AttributeError:
+            return self._registered_for(instance)
+        # A signal is a non-data descriptor, so once the instance's own one is
+        # in its __dict__, attribute lookup finds it there without calling this.
+        own: Self | None = namespace.get(self._attribute)
+        return namespace.setdefault(self._attribute, self._sibling()) if own is None else own
+
+    def _sibling(self) -> Self:
+        return type(self)(name=self._name)
+
+    def _registered_for(self, instance: object) -> Self:
+        """An instance without ``__dict__`` (``__slots__``): its signal lives here, by id."""
+        key = id(instance)
+        with self._lock:
+            registry = self._per_instance
+            if registry is None:
+                registry = self._per_instance = {}
+            own = registry.get(key)
+            if own is None:
+                try:
+                    weakref.finalize(instance, registry.pop, key, None)
+                except TypeError:
+                    kind = type(instance).__qualname__
+                    raise TypeError(
+                        f"can't give each {kind} its own {self._name}: {kind} has __slots__ "
+                        "without '__dict__' or '__weakref__'; add '__weakref__' to its __slots__"
+                    ) from None
+                own = registry[key] = self._sibling()
+        return own
+
+    def __repr__(self) -> str:
+        name = f" {self._name!r}" if self._name else f" at {id(self):#x}"
+        return f"<{type(self).__name__}{name}>"
+
+
+_NO_TARGET = object()
+
+
+def _make_once(connection: Connection) -> None:
+    """Make the connection's call claim the connection first, so it runs only once."""
+    call = connection._call
+    claim = connection._signal._claim
+
+    def once(*args: Any, **kwargs: Any) -> Any:
+        if claim(connection):
+            return call(*args, **kwargs)
+        return None
+
+    once.__wrapped__ = call  # type: ignore[attr-defined]
+    connection._call = connection._cell[0] = once
+
+
+_S = TypeVar("_S", bound="Signal[...]")
+_grouping_variants: dict[type[Any], type[Any]] = {}
+
+
+def _grouping_variant(cls: type[_S]) -> type[_S]:
+    """The class of ``cls``'s signals made with ``errors="group"``."""
+    made = _grouping_variants.get(cls)
+    if made is None:
+        emit = emitter(cls._passes, grouping=True)
+        body: dict[str, Any] = {"__slots__": (), "_grouping": True, "emit": emit, "__call__": emit}
+        body |= {"__qualname__": cls.__qualname__, "__module__": cls.__module__}
+        made = _grouping_variants.setdefault(cls, type(cls.__name__, (cls,), body))
+    return made

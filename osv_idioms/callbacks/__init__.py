@@ -26,7 +26,6 @@ from __future__ import annotations
 from ._bind import (
     Bound,
     Placeholder,
-    WeakBound,
     _1,
     _2,
     _3,
@@ -47,7 +46,6 @@ __all__ = (
     "Bound",
     "Function",
     "Placeholder",
-    "WeakBound",
     "_1",
     "_2",
     "_3",

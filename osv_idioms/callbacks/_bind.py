@@ -5,8 +5,8 @@ without placeholders it is ``functools.partial`` itself (the C one). Either
 way the bound arguments are checked against the callable's signature when it
 is bound, not when the callback finally fires somewhere else.
 
-``bind_weak(device.read)`` holds the method's function and a weak reference
-to its object, so a callback registered somewhere long-lived does not keep
+``bind_weak(device.read)`` is a function holding the method's function and a
+weak reference to its object, so a callback registered somewhere long-lived does not keep
 the device alive; calling it after the device is gone raises
 ``ExpiredCallbackError``.
 """
@@ -102,59 +102,81 @@ class Bound(Generic[R]):
         return f"bind({shown})"
 
 
-@final
-class WeakBound(Generic[P, R]):
-    """A method bound to its object weakly; made by ``bind_weak``.
+def _weakly_bound(method: Callable[P, R]) -> Callable[P, R]:
+    """A function calling ``method``'s function on its object, held by a weak reference.
 
-    It keeps the function and a weak reference to the object, not a
-    ``weakref.WeakMethod``, so making one and calling it each cost a
-    fraction of what ``WeakMethod`` does (docs/benchmarks.md).
+    It is a closure over the function and the reference, with the method's
+    own parameters when they are plain ones: a ``*args`` forwarder measured
+    twice the cost of the call itself on this kind of machine. The common
+    case runs straight through; anything unusual is explained by
+    ``_why_not_weakly``.
     """
+    try:
+        func = method.__func__  # type: ignore[attr-defined]
+        ref = weakref.ref(method.__self__)  # type: ignore[attr-defined]
+        code = func.__code__
+    except (AttributeError, TypeError):
+        raise _why_not_weakly(method) from None
+    known = _factories.get(id(code))
+    if known is None or known[0] is not code:
+        known = _factories[id(code)] = (code, _forwarder(_plain_parameters(code)))
+    weak: Callable[P, R] = known[1](func, ref)
+    if func.__defaults__:
+        weak.__defaults__ = func.__defaults__  # type: ignore[attr-defined]  # same names, same defaults
+    return weak
 
-    __slots__ = ("__weakref__", "_func", "_ref")
 
-    def __init__(self, method: Callable[P, R]) -> None:
-        """Hold ``method``'s function strongly and its object weakly.
+def _why_not_weakly(method: object) -> TypeError:
+    if not isinstance(method, types.MethodType) or not hasattr(method.__func__, "__code__"):
+        return TypeError(
+            f"bind_weak() takes a bound method such as device.read, got {_name_of(method)}"
+        )
+    return TypeError(
+        f"can't bind {method.__qualname__} weakly: {type(method.__self__).__qualname__} "
+        "objects can't be weakly referenced (add '__weakref__' to its __slots__)"
+    )
 
-        Raises:
-            TypeError: ``method`` is not a bound method of a Python function,
-                or its object cannot be referenced weakly.
-        """
-        if not isinstance(method, types.MethodType):
-            raise TypeError(
-                f"bind_weak() takes a bound method such as device.read, got {_name_of(method)}"
-            )
-        target = method.__self__
-        try:
-            self._ref = weakref.ref(target)
-        except TypeError:
-            raise TypeError(
-                f"can't bind {method.__qualname__} weakly: {type(target).__qualname__} "
-                "objects can't be weakly referenced (add '__weakref__' to its __slots__)"
-            ) from None
-        self._func: Callable[..., R] = method.__func__
 
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Call the method on its object.
+# One closure factory per method's code, found by id: reading a code object's
+# parameter names builds a new tuple each time, which cost more than the rest
+# of ``bind_weak`` together. The code object is kept so its id stays its own.
+# Methods defined at run time in a loop would each add one entry here.
+_factories: dict[int, tuple[types.CodeType, Callable[..., Callable[..., Any]]]] = {}
 
-        Raises:
-            ExpiredCallbackError: the object was garbage-collected.
-        """
-        target = self._ref()
-        if target is None:
-            raise ExpiredCallbackError(
-                f"can't call {self._func.__qualname__}: its object was garbage-collected"
-            )
-        return self._func(target, *args, **kwargs)
 
-    def expired(self) -> bool:
-        """Whether the object is gone, so a call would raise."""
-        return self._ref() is None
+def _plain_parameters(code: types.CodeType) -> tuple[str, ...] | None:
+    """The parameters after ``self`` when they are plain positional ones, else None."""
+    if code.co_kwonlyargcount or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        return None
+    names = code.co_varnames[1 : code.co_argcount]
+    return None if _RESERVED.intersection(names) else names
 
-    def __repr__(self) -> str:
-        target = self._ref()
-        state = "dead" if target is None else f"of {type(target).__qualname__} at {id(target):#x}"
-        return f"<WeakBound {self._func.__qualname__} {state}>"
+
+_RESERVED = frozenset({"__func", "__ref", "__target", "_expired"})
+
+_FORWARDER = """
+def make(__func, __ref):
+    def weak_method({parameters}):
+        __target = __ref()
+        if __target is None:
+            _expired(__func)
+        return __func(__target, {arguments})
+    return weak_method
+"""
+
+
+@functools.cache
+def _forwarder(names: tuple[str, ...] | None) -> Callable[..., Callable[..., Any]]:
+    """The closure factory for methods taking ``names`` (None: any arguments)."""
+    parameters = arguments = "*args, **kwargs" if names is None else ", ".join(names)
+    namespace: dict[str, Any] = {"_expired": _expired}
+    exec(_FORWARDER.format(parameters=parameters, arguments=arguments), namespace)
+    make: Callable[..., Callable[..., Any]] = namespace["make"]
+    return make
+
+
+def _expired(func: Callable[..., object]) -> None:
+    raise ExpiredCallbackError(f"can't call {_name_of(func)}: its object was garbage-collected")
 
 
 @overload
@@ -192,7 +214,7 @@ def bind(fn: Callable[..., R], /, *args: object, **kwargs: object) -> Callable[.
 
 
 @overload
-def bind_weak(method: Callable[P, R], /) -> WeakBound[P, R]: ...
+def bind_weak(method: Callable[P, R], /) -> Callable[P, R]: ...
 @overload
 def bind_weak(method: Callable[..., R], /, *args: object, **kwargs: object) -> Callable[..., R]: ...
 def bind_weak(method: Callable[..., R], /, *args: object, **kwargs: object) -> Callable[..., R]:
@@ -217,7 +239,7 @@ def bind_weak(method: Callable[..., R], /, *args: object, **kwargs: object) -> C
     ...
     osv_idioms.errors.ExpiredCallbackError: can't call Device.read: its object was garbage-collected
     """
-    weak: WeakBound[..., R] = WeakBound(method)
+    weak: Callable[..., R] = _weakly_bound(method)
     if not args and not kwargs:
         return weak
     _check_binding(method, args, kwargs)

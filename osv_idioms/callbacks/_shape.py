@@ -90,13 +90,14 @@ def arity(fn: Callable[..., object]) -> Arity | None:
 def _from_code(fn: types.FunctionType) -> Arity:
     code = fn.__code__
     positional = code.co_argcount
+    maximum = None if code.co_flags & inspect.CO_VARARGS else positional
+    required = positional - len(fn.__defaults__ or ())
+    if not code.co_kwonlyargcount:  # co_varnames is rebuilt on every read: skip it if we can
+        return Arity(required, maximum)
     keyword_only = code.co_varnames[positional : positional + code.co_kwonlyargcount]
     keyword_defaults = fn.__kwdefaults__ or {}
-    return Arity(
-        required=positional - len(fn.__defaults__ or ()),
-        maximum=None if code.co_flags & inspect.CO_VARARGS else positional,
-        keywords=tuple(name for name in keyword_only if name not in keyword_defaults),
-    )
+    keywords = tuple(name for name in keyword_only if name not in keyword_defaults)
+    return Arity(required, maximum, keywords)
 
 
 def _without_self(whole: Arity) -> Arity:

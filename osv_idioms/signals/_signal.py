@@ -343,7 +343,7 @@ class Signal(Generic[P]):
             matching = [c for c in self._connections if c._matches(slot)]
             for connection in matching:
                 self._drop(connection)
-            self._publish()
+            self._publish(self._live_connections())
         return len(matching)
 
     def disconnect_all(self) -> None:
@@ -351,7 +351,7 @@ class Signal(Generic[P]):
         with self._lock:
             for connection in self._connections:
                 self._drop(connection)
-            self._publish()
+            self._publish(())
 
     def __len__(self) -> int:
         """How many slots are connected (blocked ones included)."""
@@ -375,7 +375,7 @@ class Signal(Generic[P]):
             if not self._blocks:
                 raise RuntimeError(f"can't unblock {self!r}: it is not blocked")
             self._blocks -= 1
-            self._publish()
+            self._publish(self._connections)
 
     @contextmanager
     def blocked(self) -> Generator[Self, None, None]:
@@ -501,7 +501,7 @@ class Signal(Generic[P]):
             for connection in dead:
                 self._drop(connection)
             if dead:
-                self._publish()
+                self._publish(self._live_connections())
 
     # -- writers: all under self._lock ---------------------------------------------
 
@@ -511,23 +511,26 @@ class Signal(Generic[P]):
         at = len(connections)
         while at and connections[at - 1].priority < priority:
             at -= 1
-        self._connections = (*connections[:at], connection, *connections[at:])
-        self._publish()
+        self._publish((*connections[:at], connection, *connections[at:]))
 
     def _drop(self, connection: Connection) -> None:
         connection._live = False
         connection._cell[0] = skipped
 
-    def _publish(self) -> None:
-        self._connections = tuple(c for c in self._connections if c._live)
-        self._active = tuple(c._cell for c in self._connections)
+    def _publish(self, connections: tuple[Connection, ...]) -> None:
+        self._connections = connections
+        self._active = tuple([c._cell for c in connections])
         self._entries = () if self._blocks else self._active
+
+    def _live_connections(self) -> tuple[Connection, ...]:
+        return tuple([c for c in self._connections if c._live])
 
     def _remove(self, connection: Connection) -> None:
         with self._lock:
             if connection._live:
-                self._drop(connection)
-                self._publish()
+                connection._live = False
+                connection._cell[0] = skipped
+                self._publish(tuple([c for c in self._connections if c is not connection]))
 
     def _claim(self, connection: Connection) -> bool:
         """For ``once``: disconnect and say True, for exactly one caller."""
@@ -535,7 +538,7 @@ class Signal(Generic[P]):
             if not connection._live:
                 return False
             self._drop(connection)
-            self._publish()
+            self._publish(self._live_connections())
             return True
 
     def _adjust_block(self, connection: Connection, step: int) -> None:

@@ -8,6 +8,7 @@ decided here, so the emit loop only ever makes one of two calls.
 
 from __future__ import annotations
 
+import inspect
 import types
 import weakref
 from collections.abc import Callable
@@ -40,6 +41,8 @@ def fit(
         TypeError: ``slot`` is not callable, can't take the signal's
             arguments, or can't be held weakly as asked.
     """
+    if weak is not True and track is None and _takes_exactly(slot, passes):
+        return Call(slot, None, (), slot, None)  # the common case: nothing to fit
     if not callable(slot):
         raise TypeError(
             f"can't connect {slot!r} to {signal!r}: a {type(slot).__name__} is not callable"
@@ -64,6 +67,15 @@ def fit(
     return fitted._replace(
         call=_ignoring_tracked(fitted), ref=tracked, refs=(*fitted.refs, tracked)
     )
+
+
+def _takes_exactly(slot: object, passes: int | None) -> bool:
+    """Whether ``slot`` is a plain function with just the signal's positional parameters."""
+    if type(slot) is not types.FunctionType or passes is None:
+        return False
+    code = slot.__code__
+    plain = not code.co_kwonlyargcount and not code.co_flags & inspect.CO_VARARGS
+    return plain and code.co_argcount == passes
 
 
 def _arguments_taken(slot: Callable[..., Any], passes: int | None, signal: object) -> int | None:

@@ -1,4 +1,4 @@
-"""Signals against the plain loop, psygnal, blinker and PyDispatcher; weak binding against WeakMethod.
+"""Signals against the plain loop, psygnal, blinker and PyDispatcher; bind_weak against WeakMethod.
 
 Each round runs 1,000 emits (divide by 1,000 for ns per emit). Every
 library gets distinct slots (blinker would merge identical ones), taking one

@@ -122,7 +122,8 @@ def _weakly_bound(method: Callable[P, R]) -> Callable[P, R]:
         known = _factories[id(code)] = (code, _forwarder(_plain_parameters(code)))
     weak: Callable[P, R] = known[1](func, ref)
     if func.__defaults__:
-        weak.__defaults__ = func.__defaults__  # type: ignore[attr-defined]  # same names, same defaults
+        # The same parameter names, so the same defaults apply.
+        weak.__defaults__ = func.__defaults__
     return weak
 
 

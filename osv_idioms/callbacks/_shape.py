@@ -84,6 +84,12 @@ def arity(fn: Callable[..., object]) -> Arity | None:
         return _without_self(_from_code(fn.__func__))
     if isinstance(fn, types.FunctionType):
         return _from_code(fn)
+    call = getattr(type(fn), "__call__", None)  # noqa: B004 - the class's, not fn's
+    if isinstance(call, types.FunctionType) and not isinstance(fn, type):
+        # An instance of a class with a Python __call__ (a Signal, say). Also
+        # the one way for an object that is a descriptor, which
+        # inspect.signature takes for a builtin.
+        return _without_self(_from_code(call))
     return _from_signature(fn)
 
 
@@ -135,7 +141,7 @@ def describe(fn: object) -> str:
     if callable(fn):
         fn = inspect.unwrap(fn)
     name = getattr(fn, "__qualname__", None) or f"{type(fn).__qualname__} object"
-    return f"{name.replace('.<locals>', '')}{_shape_of(fn)}"
+    return f"{name.rpartition('<locals>.')[2]}{_shape_of(fn)}"
 
 
 def _shape_of(fn: object) -> str:

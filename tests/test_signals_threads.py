@@ -1,0 +1,131 @@
+"""osv_idioms.signals under threads: emits racing connects and disconnects, no lock around slots."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from osv_idioms.signals import Connection, Signal
+from tests._threads import JOIN_TIMEOUT_S, run_threads
+
+EMITTERS = 4
+ROUNDS = 2_000
+
+Gone = frozenset[int]
+
+
+@pytest.fixture(autouse=True)
+def switch_often() -> Iterator[None]:
+    """Switch threads every microsecond, so that races have a chance to show."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)
+
+
+def test_emits_racing_disconnects() -> None:
+    """An emit started after disconnect() returned never calls that slot, and skips no other."""
+    signal = Signal[[Gone, list[int]]]()
+    permanent = 3
+    for _ in range(permanent):
+        signal.connect(lambda gone, hits: hits.append(1))
+    disconnected: set[int] = set()
+    violations: list[int] = []
+    missed: list[int] = []
+
+    def victim(number: int) -> Connection:
+        def slot(gone: Gone, hits: list[int]) -> None:
+            if number in gone:
+                violations.append(number)
+
+        return signal.connect(slot, priority=number % 3 - 1)
+
+    def emit() -> None:
+        for _ in range(ROUNDS):
+            gone = frozenset(disconnected)  # every slot in here was disconnected before this emit
+            hits: list[int] = []
+            signal.emit(gone, hits)
+            if len(hits) != permanent:
+                missed.append(len(hits))
+
+    def churn() -> None:
+        for number in range(ROUNDS):
+            connection = victim(number)
+            victim(-number - 1).disconnect()  # connected and disconnected at once
+            connection.disconnect()
+            disconnected.add(number)
+
+    run_threads([emit] * EMITTERS + [churn])
+    assert (violations, missed) == ([], [])
+    assert len(signal) == permanent
+
+
+def test_connect_and_disconnect_from_many_threads() -> None:
+    """8 threads connecting and disconnecting at once lose no connection and keep no stale one."""
+    signal = Signal[[int]]()
+    kept_per_thread = 50
+    calls = itertools.count()
+
+    def work(index: int) -> None:
+        kept = [
+            signal.connect(lambda value: next(calls), priority=index)
+            for _ in range(kept_per_thread)
+        ]
+        for _ in range(ROUNDS // 4):
+            signal.connect(print).disconnect()
+            signal.emit(index)
+        assert all(c.connected for c in kept)
+
+    run_threads([lambda i=i: work(i) for i in range(8)])  # type: ignore[misc]
+    assert len(signal) == 8 * kept_per_thread
+    before = next(calls)
+    signal.emit(0)
+    assert next(calls) - before - 1 == 8 * kept_per_thread
+    priorities = [c.priority for c in signal._connections]
+    assert priorities == sorted(priorities, reverse=True)
+
+
+def test_once_slots_run_once_across_threads() -> None:
+    """once=True slots emitted from 4 threads at the same time each run exactly once."""
+    signal = Signal[[]]()
+    runs: list[int] = []
+    slots = 2_000
+    for number in range(slots):
+        signal.connect(lambda number=number: runs.append(number), once=True)  # type: ignore[misc]
+
+    def emit() -> None:
+        while len(signal):
+            signal.emit()
+
+    run_threads([emit] * EMITTERS)
+    assert sorted(runs) == list(range(slots))
+
+
+def test_no_lock_is_held_while_slots_run() -> None:
+    """A slot waiting on another thread that connects, disconnects and blocks does not deadlock."""
+    signal = Signal[[int]]()
+    finished: list[str] = []
+
+    def wait_for_a_writer(value: int) -> None:
+        def writer() -> None:
+            connection = signal.connect(print)
+            with connection.blocked(), signal.blocked():
+                pass
+            connection.disconnect()
+            signal.disconnect(print)
+            finished.append("writer")
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        thread.join(JOIN_TIMEOUT_S)
+        assert not thread.is_alive(), "a library lock was held while the slot ran"
+
+    signal.connect(wait_for_a_writer, once=True)
+    signal.emit(1)
+    signal.connect(wait_for_a_writer)
+    assert signal.collect(2) == [None]
+    assert finished == ["writer", "writer"]

@@ -3,12 +3,18 @@
 Each idiom is a public module (``osv_idioms.trace``, ...), mapped to its slide
 in ``docs/slides.md``. Its types are re-exported here, with ``tracepoint``,
 ``with_lock``, ``drop_lock`` and ``make_shared``; its verbs (``trace.enable``,
-``locking.check_lock_order``) stay in their module.
+``locking.check_lock_order``, ``callbacks.bind``) stay in their module.
 """
 
 from __future__ import annotations
 
+from .callbacks import Arity as Arity
+from .callbacks import Bound as Bound
+from .callbacks import Function as Function
+from .callbacks import Placeholder as Placeholder
+from .errors import BadFunctionCall as BadFunctionCall
 from .errors import BadWeakPtr as BadWeakPtr
+from .errors import ExpiredCallbackError as ExpiredCallbackError
 from .errors import GracePeriodTimeout as GracePeriodTimeout
 from .errors import LeakedHandleError as LeakedHandleError
 from .errors import LockNotHeldError as LockNotHeldError
@@ -40,6 +46,9 @@ from .refcount import SharedFromThis as SharedFromThis
 from .refcount import SharedPtr as SharedPtr
 from .refcount import WeakPtr as WeakPtr
 from .refcount import make_shared as make_shared
+from .signals import Connection as Connection
+from .signals import ScopedConnection as ScopedConnection
+from .signals import Signal as Signal
 from .trace import Column as Column
 from .trace import Counters as Counters
 from .trace import DurationStats as DurationStats
@@ -55,12 +64,18 @@ __version__ = "0.1.0"
 
 __all__ = (
     "AcquireLockable",
+    "Arity",
+    "BadFunctionCall",
     "BadWeakPtr",
+    "Bound",
     "Column",
+    "Connection",
     "CopyUpdate",
     "Counters",
     "Draft",
     "DurationStats",
+    "ExpiredCallbackError",
+    "Function",
     "GracePeriodTimeout",
     "Handle",
     "IntrusivePtr",
@@ -73,6 +88,7 @@ __all__ = (
     "LockUnlockable",
     "Mutex",
     "PerfStat",
+    "Placeholder",
     "ProbeFailedWarning",
     "ProbeHandle",
     "RcuCallbackWarning",
@@ -84,8 +100,10 @@ __all__ = (
     "Reader",
     "RefCountError",
     "ReleasedHandleError",
+    "ScopedConnection",
     "SharedFromThis",
     "SharedPtr",
+    "Signal",
     "TraceEvent",
     "TraceSnapshot",
     "TraceSummary",

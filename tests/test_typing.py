@@ -1,15 +1,19 @@
-r"""Compile-time checks: mypy reports errors exactly where tests/typing/ marks them.
+r"""Compile-time checks: mypy and pyright report errors exactly where tests/typing/ marks them.
 
-Each file in ``tests/typing/`` is checked by ``mypy --strict`` and never run.
-A line ending in ``# E: code[, code]`` must get those error codes and no
-others; every other line must be clean. This is the Python form of the talk's
+Each file in ``tests/typing/`` is checked by ``mypy --strict`` and by pyright
+(strict) and never run. A line ending in ``# E: code[, code]`` must get those
+mypy error codes and no others, and a pyright error (its rule names differ,
+so only the line is compared); every other line must be clean for both. This is the Python form of the talk's
 "templates - enforcing concepts at compile time": misuse is rejected before
 the program runs, and the harness fails if the types stop rejecting it.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -64,6 +68,32 @@ def test_errors_exactly_where_marked(case: Path, mypy_output: str) -> None:
     expected = expected_errors(case)
     assert expected, f"{case.name} marks no expected error: it shows nothing rejected"
     assert reported_errors(mypy_output, case) == expected
+
+
+@pytest.fixture(scope="module")
+def pyright_errors() -> dict[Path, set[int]]:
+    """One pyright run over every case file: the lines where it reports an error."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "pyright", "--outputjson", "--pythonpath", sys.executable]
+        + [str(p) for p in CASES],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = json.loads(completed.stdout)
+    found: defaultdict[Path, set[int]] = defaultdict(set)
+    for diagnostic in report["generalDiagnostics"]:
+        if diagnostic["severity"] == "error":
+            found[Path(diagnostic["file"]).resolve()].add(diagnostic["range"]["start"]["line"] + 1)
+    assert report["summary"]["filesAnalyzed"] == len(CASES)
+    return dict(found)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[p.name for p in CASES])
+def test_pyright_rejects_the_same_lines(case: Path, pyright_errors: dict[Path, set[int]]) -> None:
+    """pyright finds an error on each marked line, and on no other."""
+    assert pyright_errors.get(case.resolve(), set()) == set(expected_errors(case))
 
 
 def test_the_harness_sees_a_missing_error() -> None:

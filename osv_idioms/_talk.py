@@ -195,7 +195,13 @@ SLIDES: tuple[Slide, ...] = tuple(
             ("templates - enforcing concepts at compile time", _RCU_CPP, ""),
             ("Reference counted objects", _REFCOUNT_CPP, ""),
             ("Generic callbacks", _CALLBACKS_CPP, ""),
-            ("Generic callbacks (again)", _CALLBACKS_CPP, ""),
+            (
+                "Generic callbacks (again)",
+                _CALLBACKS_CPP,
+                "The talk shows this slide twice. The example at slide 26 covers both\n"
+                "lines: Function[[int], None] for irq_handler, and bind_weak(device.read)\n"
+                "for read_callback, which does not keep the device alive.",
+            ),
             ("Signals and slots", _SIGNALS_CPP, ""),
             (
                 "Conclusions",

@@ -102,29 +102,39 @@ class Bound(Generic[R]):
         return f"bind({shown})"
 
 
-def _weakly_bound(method: Callable[P, R]) -> Callable[P, R]:
-    """A function calling ``method``'s function on its object, held by a weak reference.
+class _MethodRef(weakref.ref):  # type: ignore[type-arg]  # pyright: ignore[reportMissingTypeArgument]
+    """A weak reference to a method's object that also carries the method's function."""
 
-    It is a closure over the function and the reference, with the method's
-    own parameters when they are plain ones: a ``*args`` forwarder measured
-    twice the cost of the call itself on this kind of machine. The common
-    case runs straight through; anything unusual is explained by
-    ``_why_not_weakly``.
+    __slots__ = ("func",)
+
+
+def _weakly_bound(method: Callable[P, R]) -> Callable[P, R]:
+    """``method`` made of its function and a weak reference to its object.
+
+    The result is a bound method of a forwarder with the method's own
+    parameters, bound to a ``_MethodRef``: making one is two C calls and a
+    dictionary lookup, calling one is one Python call more than the method.
+    (A closure per binding measured twice the cost to make; a ``*args``
+    forwarder, twice the cost to call.)
     """
     try:
         func = method.__func__  # type: ignore[attr-defined]
-        ref = weakref.ref(method.__self__)  # type: ignore[attr-defined]
+        ref = _MethodRef(method.__self__)  # type: ignore[attr-defined]
         code = func.__code__
     except (AttributeError, TypeError):
         raise _why_not_weakly(method) from None
-    known = _factories.get(id(code))
+    ref.func = func
+    known = _forwarders.get(id(code))
     if known is None or known[0] is not code:
-        known = _factories[id(code)] = (code, _forwarder(_plain_parameters(code)))
-    weak: Callable[P, R] = known[1](func, ref)
+        known = _forwarders[id(code)] = (code, _forwarder(func))
+    forward = known[1]
     if func.__defaults__:
-        # The same parameter names, so the same defaults apply.
-        weak.__defaults__ = func.__defaults__
-    return weak
+        # The same parameter names, so the same defaults apply; these are the
+        # function's own (functions made in a loop may share code, not defaults).
+        forward = types.FunctionType(
+            forward.__code__, forward.__globals__, forward.__name__, func.__defaults__
+        )
+    return types.MethodType(forward, ref)
 
 
 def _why_not_weakly(method: object) -> TypeError:
@@ -138,11 +148,32 @@ def _why_not_weakly(method: object) -> TypeError:
     )
 
 
-# One closure factory per method's code, found by id: reading a code object's
+# One forwarder per method's code, found by id: reading a code object's
 # parameter names builds a new tuple each time, which cost more than the rest
 # of ``bind_weak`` together. The code object is kept so its id stays its own.
 # Methods defined at run time in a loop would each add one entry here.
-_factories: dict[int, tuple[types.CodeType, Callable[..., Callable[..., Any]]]] = {}
+_forwarders: dict[int, tuple[types.CodeType, types.FunctionType]] = {}
+
+_FORWARDER = """
+def forward(__ref, {parameters}):
+    __target = __ref()
+    if __target is None:
+        _expired(__ref.func)
+    return __ref.func(__target, {arguments})
+"""
+
+_RESERVED = frozenset({"__ref", "__target", "_expired"})
+
+
+def _forwarder(func: types.FunctionType) -> types.FunctionType:
+    """A function taking a ``_MethodRef`` and then exactly what ``func`` takes after ``self``."""
+    names = _plain_parameters(func.__code__)
+    parameters = arguments = "*args, **kwargs" if names is None else ", ".join(names)
+    namespace: dict[str, Any] = {"_expired": _expired}
+    exec(_FORWARDER.format(parameters=parameters, arguments=arguments), namespace)
+    forward: types.FunctionType = namespace["forward"]
+    forward.__name__, forward.__qualname__ = func.__name__, func.__qualname__
+    return forward
 
 
 def _plain_parameters(code: types.CodeType) -> tuple[str, ...] | None:
@@ -151,29 +182,6 @@ def _plain_parameters(code: types.CodeType) -> tuple[str, ...] | None:
         return None
     names = code.co_varnames[1 : code.co_argcount]
     return None if _RESERVED.intersection(names) else names
-
-
-_RESERVED = frozenset({"__func", "__ref", "__target", "_expired"})
-
-_FORWARDER = """
-def make(__func, __ref):
-    def weak_method({parameters}):
-        __target = __ref()
-        if __target is None:
-            _expired(__func)
-        return __func(__target, {arguments})
-    return weak_method
-"""
-
-
-@functools.cache
-def _forwarder(names: tuple[str, ...] | None) -> Callable[..., Callable[..., Any]]:
-    """The closure factory for methods taking ``names`` (None: any arguments)."""
-    parameters = arguments = "*args, **kwargs" if names is None else ", ".join(names)
-    namespace: dict[str, Any] = {"_expired": _expired}
-    exec(_FORWARDER.format(parameters=parameters, arguments=arguments), namespace)
-    make: Callable[..., Callable[..., Any]] = namespace["make"]
-    return make
 
 
 def _expired(func: Callable[..., object]) -> None:

@@ -295,6 +295,35 @@ class TestBindWeak:
         ):
             bind_weak(device.read, 1, 2, 3)
 
+    def test_methods_sharing_code_keep_their_own_defaults(self) -> None:
+        """Methods made in a loop share their code, not their defaults: each keeps its own."""
+
+        def make(default: int) -> Any:
+            class Sized:
+                def size(self, value: int = default) -> int:
+                    return value
+
+            return Sized()
+
+        first, second = make(1), make(2)
+        assert (bind_weak(first.size)(), bind_weak(second.size)()) == (1, 2)
+        assert bind_weak(first.size)(5) == 5
+
+    def test_parameter_names_of_the_forwarder_itself(self) -> None:
+        """A method whose parameters clash with the forwarder's names still works."""
+
+        class Odd:
+            def call(self, _expired: int, __ref: int = 2) -> int:
+                return _expired + __ref
+
+        odd = Odd()
+        assert bind_weak(odd.call)(1) == 3
+
+    def test_repr_names_the_method(self) -> None:
+        """A weakly bound method shows the method's name and the weak reference."""
+        device = Device()
+        assert repr(bind_weak(device.read)).startswith("<bound method Device.read of <weakref")
+
     def test_not_a_bound_method(self) -> None:
         """A plain function or a builtin method is refused with a hint."""
         with pytest.raises(

@@ -106,6 +106,7 @@ class _MethodRef(weakref.ref):  # type: ignore[type-arg]  # pyright: ignore[repo
     """A weak reference to a method's object that also carries the method's function."""
 
     __slots__ = ("func",)
+    func: Callable[..., Any]
 
 
 def _weakly_bound(method: Callable[P, R]) -> Callable[P, R]:
@@ -131,9 +132,9 @@ def _weakly_bound(method: Callable[P, R]) -> Callable[P, R]:
     if func.__defaults__:
         # The same parameter names, so the same defaults apply; these are the
         # function's own (functions made in a loop may share code, not defaults).
-        forward = types.FunctionType(
-            forward.__code__, forward.__globals__, forward.__name__, func.__defaults__
-        )
+        own = types.FunctionType(forward.__code__, forward.__globals__, None, func.__defaults__)
+        own.__name__, own.__qualname__ = forward.__name__, forward.__qualname__
+        forward = own
     return types.MethodType(forward, ref)
 
 

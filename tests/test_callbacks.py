@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import types
 from typing import Any, ParamSpec, TypeVar
 
 import pytest
@@ -322,7 +323,9 @@ class TestBindWeak:
     def test_repr_names_the_method(self) -> None:
         """A weakly bound method shows the method's name and the weak reference."""
         device = Device()
-        assert repr(bind_weak(device.read)).startswith("<bound method Device.read of <weakref")
+        shown = repr(bind_weak(device.read))
+        assert shown.startswith("<bound method Device.read of (<function Device.read at 0x")
+        assert "<weakref at 0x" in shown
 
     def test_not_a_bound_method(self) -> None:
         """A plain function or a builtin method is refused with a hint."""
@@ -332,6 +335,8 @@ class TestBindWeak:
             bind_weak(on_irq)
         with pytest.raises(TypeError, match=r"got list.append$"):
             bind_weak([].append)
+        with pytest.raises(TypeError, match=r"got len$"):
+            bind_weak(types.MethodType(len, Device()))
 
     def test_object_without_weakref_slot(self) -> None:
         """An object that can't be weakly referenced gets an explanation."""

@@ -102,44 +102,10 @@ class Bound(Generic[R]):
         return f"bind({shown})"
 
 
-class _MethodRef(weakref.ref):  # type: ignore[type-arg]  # pyright: ignore[reportMissingTypeArgument]
-    """A weak reference to a method's object that also carries the method's function."""
-
-    __slots__ = ("func",)
-    func: Callable[..., Any]
-
-
-def _weakly_bound(method: Callable[P, R]) -> Callable[P, R]:
-    """``method`` made of its function and a weak reference to its object.
-
-    The result is a bound method of a forwarder with the method's own
-    parameters, bound to a ``_MethodRef``: making one is two C calls and a
-    dictionary lookup, calling one is one Python call more than the method.
-    (A closure per binding measured twice the cost to make; a ``*args``
-    forwarder, twice the cost to call.)
-    """
-    try:
-        func = method.__func__  # type: ignore[attr-defined]
-        ref = _MethodRef(method.__self__)  # type: ignore[attr-defined]
-        code = func.__code__
-    except (AttributeError, TypeError):
-        raise _why_not_weakly(method) from None
-    ref.func = func
-    known = _forwarders.get(id(code))
-    if known is None or known[0] is not code:
-        known = _forwarders[id(code)] = (code, _forwarder(func))
-    forward = known[1]
-    if func.__defaults__:
-        # The same parameter names, so the same defaults apply; these are the
-        # function's own (functions made in a loop may share code, not defaults).
-        own = types.FunctionType(forward.__code__, forward.__globals__, None, func.__defaults__)
-        own.__name__, own.__qualname__ = forward.__name__, forward.__qualname__
-        forward = own
-    return types.MethodType(forward, ref)
-
-
 def _why_not_weakly(method: object) -> TypeError:
-    if not isinstance(method, types.MethodType) or not hasattr(method.__func__, "__code__"):
+    if not isinstance(method, types.MethodType) or not isinstance(
+        method.__func__, types.FunctionType
+    ):
         return TypeError(
             f"bind_weak() takes a bound method such as device.read, got {_name_of(method)}"
         )
@@ -149,31 +115,46 @@ def _why_not_weakly(method: object) -> TypeError:
     )
 
 
-# One forwarder per method's code, found by id: reading a code object's
-# parameter names builds a new tuple each time, which cost more than the rest
-# of ``bind_weak`` together. The code object is kept so its id stays its own.
-# Methods defined at run time in a loop would each add one entry here.
-_forwarders: dict[int, tuple[types.CodeType, types.FunctionType]] = {}
+# The forwarder of each method's function, with its defaults. Functions hash
+# by identity, so this is the cheapest lookup there is; it is emptied when it
+# grows past _FORWARDERS_KEPT, for programs that make methods in a loop.
+_forwarders: dict[object, types.FunctionType] = {}
+_FORWARDERS_KEPT = 4096
+
+
+def _learn_forwarder(func: object, method: object) -> types.FunctionType:
+    """Make, keep and return ``func``'s forwarder (``func`` is whatever ``__func__`` held)."""
+    if not isinstance(func, types.FunctionType):  # a method of a builtin function, say
+        raise _why_not_weakly(method)
+    forward = _forwarder(func)
+    if len(_forwarders) >= _FORWARDERS_KEPT:
+        _forwarders.clear()
+    _forwarders[func] = forward
+    return forward
+
 
 _FORWARDER = """
-def forward(__ref, {parameters}):
+def forward(__pair, {parameters}):
+    __func, __ref = __pair
     __target = __ref()
     if __target is None:
-        _expired(__ref.func)
-    return __ref.func(__target, {arguments})
+        _expired(__func)
+    return __func(__target, {arguments})
 """
 
-_RESERVED = frozenset({"__ref", "__target", "_expired"})
+_RESERVED = frozenset({"__pair", "__func", "__ref", "__target", "_expired"})
 
 
 def _forwarder(func: types.FunctionType) -> types.FunctionType:
-    """A function taking a ``_MethodRef`` and then exactly what ``func`` takes after ``self``."""
+    """A function taking the pair (function, reference), then what ``func`` takes after ``self``."""
     names = _plain_parameters(func.__code__)
     parameters = arguments = "*args, **kwargs" if names is None else ", ".join(names)
     namespace: dict[str, Any] = {"_expired": _expired}
     exec(_FORWARDER.format(parameters=parameters, arguments=arguments), namespace)
     forward: types.FunctionType = namespace["forward"]
     forward.__name__, forward.__qualname__ = func.__name__, func.__qualname__
+    if names is not None:
+        forward.__defaults__ = func.__defaults__  # the same names, so the same defaults apply
     return forward
 
 
@@ -249,7 +230,18 @@ def bind_weak(method: Callable[..., R], /, *args: object, **kwargs: object) -> C
     ...
     osv_idioms.errors.ExpiredCallbackError: can't call Device.read: its object was garbage-collected
     """
-    weak: Callable[..., R] = _weakly_bound(method)
+    # The result is a bound method of a forwarder that has the method's own
+    # parameters, bound to the pair (function, weak reference): making one is
+    # a weak reference, a tuple and a MethodType, all C, and calling one is one
+    # Python call more than the method. (A closure per binding measured twice
+    # the cost to make; a *args forwarder, twice the cost to call.)
+    try:
+        func = method.__func__  # type: ignore[attr-defined]
+        ref = weakref.ref(method.__self__)  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        raise _why_not_weakly(method) from None
+    forward = _forwarders.get(func) or _learn_forwarder(func, method)
+    weak: Callable[..., R] = types.MethodType(forward, (func, ref))
     if not args and not kwargs:
         return weak
     _check_binding(method, args, kwargs)

@@ -20,6 +20,7 @@ reset bar0
 
 from __future__ import annotations
 
-from ._signal import Connection, ScopedConnection, Signal
+from ._connection import Connection, ScopedConnection
+from ._signal import Signal
 
 __all__ = ("Connection", "ScopedConnection", "Signal")

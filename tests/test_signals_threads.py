@@ -67,7 +67,7 @@ def test_emits_racing_disconnects() -> None:
 def test_connect_and_disconnect_from_many_threads() -> None:
     """8 threads connecting and disconnecting at once lose no connection and keep no stale one."""
     signal = Signal[[int]]()
-    kept_per_thread = 50
+    kept_per_thread = 20
     calls = itertools.count()
 
     def work(index: int) -> None:
@@ -75,9 +75,10 @@ def test_connect_and_disconnect_from_many_threads() -> None:
             signal.connect(lambda value: next(calls), priority=index)
             for _ in range(kept_per_thread)
         ]
-        for _ in range(ROUNDS // 4):
+        for round_ in range(ROUNDS // 4):
             signal.connect(print).disconnect()
-            signal.emit(index)
+            if round_ % 10 == 0:  # an emit walks every slot: a few keep the test short
+                signal.emit(index)
         assert all(c.connected for c in kept)
 
     run_threads([lambda i=i: work(i) for i in range(8)])  # type: ignore[misc]

@@ -320,6 +320,19 @@ class TestBindWeak:
         odd = Odd()
         assert bind_weak(odd.call)(1) == 3
 
+    def test_forwarders_kept_are_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The forwarders kept per method are forgotten past a bound, and made again."""
+        from osv_idioms.callbacks import _bind
+
+        kept: dict[object, object] = {}
+        monkeypatch.setattr(_bind, "_forwarders", kept)
+        monkeypatch.setattr(_bind, "_FORWARDERS_KEPT", 1)
+        device = Device()
+        bind_weak(device.read)
+        bind_weak(device.anything)
+        assert list(kept) == [Device.anything]
+        assert bind_weak(device.read)(1) == "sda: 512 at 1"
+
     def test_repr_names_the_method(self) -> None:
         """A weakly bound method shows the method's name and the weak reference."""
         device = Device()
@@ -411,4 +424,5 @@ class TestShape:
         """describe() names a callable with its signature, annotations as written."""
         assert describe(Device().read) == "Device.read(offset: int, size: int = 512) -> str"
         assert describe(max) == "max(...)"
+        assert describe(3) == "int object(...)"
         assert describe(functools.partial(on_irq)) == "partial object(level: int) -> None"

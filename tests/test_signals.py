@@ -312,6 +312,15 @@ class TestConnect:
             signal.connect(lambda a, *, k: None)  # type: ignore[arg-type]
         assert len(signal) == 0
 
+    def test_slot_without_a_signature(self) -> None:
+        """A builtin Python can't read is connected unchecked and gets every argument."""
+        results: list[object] = []
+        signal = Signal[[str]]()
+        signal.connect(int)
+        signal.connect(results.append)
+        assert signal.collect("7") == [7, None]
+        assert results == ["7"]
+
     def test_not_callable(self) -> None:
         """Connecting something that can't be called says what it was."""
         signal = Signal[[int]](name="changed")

@@ -106,6 +106,16 @@ def test_once_slots_run_once_across_threads() -> None:
     assert sorted(runs) == list(range(slots))
 
 
+def test_a_once_call_that_lost_the_race_does_nothing() -> None:
+    """A second call of a once slot, as from a thread that lost the race, runs nothing."""
+    runs = itertools.count()
+    connection = Signal[[]]().connect(lambda: next(runs), once=True)
+    first_call, second_call = connection._call, connection._call  # what two racing emits hold
+    first_call()
+    assert second_call() is None
+    assert next(runs) == 1
+
+
 def test_no_lock_is_held_while_slots_run() -> None:
     """A slot waiting on another thread that connects, disconnects and blocks does not deadlock."""
     signal = Signal[[int]]()

@@ -46,8 +46,6 @@ class Function(Generic[P, R]):
 
         def __class_getitem__(cls, params):
             alias = super().__class_getitem__(params)
-            if alias.__parameters__:
-                return alias
             return specialise(cls, alias, _declared=declared_count(alias.__args__[0]))
 
     def __init__(self, target: Callable[P, R] | None = None) -> None:

@@ -99,8 +99,6 @@ class Signal(Generic[P]):
 
         def __class_getitem__(cls, params):
             alias = super().__class_getitem__(params)
-            if alias.__parameters__:
-                return alias
             passes = declared_count(alias.__args__[0])
             emit = emitter(passes, grouping=False)
             return specialise(cls, alias, _passes=passes, _declared=True, emit=emit, __call__=emit)
@@ -379,11 +377,10 @@ class Signal(Generic[P]):
     def _prune(self) -> None:
         """Drop the connections whose weakly held objects are gone."""
         with self._lock:
-            dead = [c for c in self._connections if not c.connected]
-            for connection in dead:
-                self._drop(connection)
-            if dead:
-                self._publish(self._live_connections())
+            for connection in self._connections:
+                if not connection.connected:
+                    self._drop(connection)
+            self._publish(self._live_connections())
 
     # -- writers: all under self._lock ---------------------------------------------
 

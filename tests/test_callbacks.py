@@ -420,6 +420,29 @@ class TestShape:
         assert [shape.passed(n) for n in range(4)] == [0, 1, 2, 2]
         assert Arity(0, None).passed(5) == 5
 
+    def test_signature_retries_the_ast_race(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """CPython 3.11's spurious AST SystemError is retried; any other SystemError is not."""
+        import inspect
+
+        from osv_idioms.callbacks import _shape
+
+        real = inspect.signature
+        failures = ["AST constructor recursion depth mismatch (before=5, after=3)"] * 2
+
+        def flaky(fn: Any) -> inspect.Signature:
+            if failures:
+                raise SystemError(failures.pop())
+            return real(fn)
+
+        monkeypatch.setattr(inspect, "signature", flaky)
+        assert str(_shape.signature_of(on_irq)) == "(level: 'int') -> 'None'"
+        failures.append("something else")
+        with pytest.raises(SystemError, match=r"^something else$"):
+            _shape.signature_of(on_irq)
+        failures.extend(["AST constructor recursion depth mismatch"] * 5)
+        with pytest.raises(SystemError, match=r"^AST constructor"):
+            _shape.signature_of(on_irq)
+
     def test_describe(self) -> None:
         """describe() names a callable with its signature, annotations as written."""
         assert describe(Device().read) == "Device.read(offset: int, size: int = 512) -> str"

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar, final, overload
 
 from ..errors import ExpiredCallbackError
-from ._shape import describe
+from ._shape import describe, signature_of
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -260,7 +260,7 @@ def _check_binding(
 ) -> None:
     """Fail now if ``fn`` can't take these arguments; a complete call when placeholders fill it."""
     try:
-        signature = inspect.signature(fn)
+        signature = signature_of(fn)
     except (TypeError, ValueError):
         return  # some builtins have none: the call will tell
     complete = bool(_highest_placeholder(args, kwargs))

@@ -114,7 +114,7 @@ def _without_self(whole: Arity) -> Arity:
 
 def _from_signature(fn: Callable[..., object]) -> Arity | None:
     try:
-        parameters = inspect.signature(fn).parameters.values()
+        parameters = signature_of(fn).parameters.values()
     except (TypeError, ValueError):
         return None
     kind = inspect.Parameter
@@ -128,6 +128,31 @@ def _from_signature(fn: Callable[..., object]) -> Arity | None:
             p.name for p in parameters if p.kind is kind.KEYWORD_ONLY and p.default is kind.empty
         ),
     )
+
+
+_AST_RACE = "AST constructor recursion depth mismatch"
+_AST_RACE_RETRIES = 5
+
+
+def signature_of(fn: Callable[..., object]) -> inspect.Signature:
+    """``inspect.signature(fn)``, immune to a CPython 3.11 race between threads.
+
+    For builtins, ``inspect.signature`` parses the text signature with
+    ``ast``; on 3.11, two threads building ASTs at once can make one of them
+    fail with a spurious ``SystemError`` (python/cpython#106905). It was seen
+    here with threads connecting ``print`` to a signal. The parse is pure, so
+    it is simply tried again.
+
+    Raises:
+        TypeError, ValueError: as ``inspect.signature``.
+    """
+    for _ in range(_AST_RACE_RETRIES - 1):
+        try:
+            return inspect.signature(fn)
+        except SystemError as error:
+            if _AST_RACE not in str(error):
+                raise
+    return inspect.signature(fn)
 
 
 def describe(fn: object) -> str:
@@ -147,7 +172,7 @@ def describe(fn: object) -> str:
 def _shape_of(fn: object) -> str:
     """The signature as written, even when annotations are strings (PEP 563)."""
     try:
-        signature = inspect.signature(fn)  # type: ignore[arg-type]
+        signature = signature_of(fn)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return "(...)"
     parameters = [

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from ._highlight import highlight
 from ._talk import SLIDES, Slide
 
 __all__ = ("examples_by_slide", "examples_dir", "run_tour", "show_slide_list")
@@ -86,7 +87,8 @@ def _show_stop(out: TextIO, slide: Slide, *, color: bool) -> None:
 
 def _run_example(out: TextIO, example: Path, *, color: bool) -> int:
     out.write(_style(f"Python ({example.name}):", "2", color=color) + "\n")
-    out.write(_indent(example.read_text(encoding="utf-8").rstrip()) + "\n")
+    source = example.read_text(encoding="utf-8").rstrip()
+    out.write(_indent(highlight(source) if color else source) + "\n")
     out.write(_style("Running it:", "2", color=color) + "\n")
     out.flush()
     env = dict(os.environ, PYTHONUNBUFFERED="1")

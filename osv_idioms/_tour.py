@@ -30,14 +30,14 @@ def examples_dir() -> Path | None:
     return None
 
 
-def examples_by_slide() -> dict[int, Path]:
-    """Each example script, by the slide its docstring names (``Slide N:``)."""
+def examples_by_slide() -> dict[int, list[Path]]:
+    """The example scripts of each slide, by the slide their docstring names (``Slide N:``)."""
     folder = examples_dir()
     if folder is None:
         return {}
-    found: dict[int, Path] = {}
+    found: dict[int, list[Path]] = {}
     for path in sorted(folder.glob("[0-9][0-9]_*.py")):
-        found.setdefault(_slide_of_example(path), path)
+        found.setdefault(_slide_of_example(path), []).append(path)
     found.pop(0, None)  # a script that names no slide
     return found
 
@@ -68,8 +68,7 @@ def run_tour(out: TextIO, *, only: int | None = None, color: bool = False) -> in
         if only is not None and slide.number != only:
             continue
         _show_stop(out, slide, color=color)
-        example = examples.get(slide.number)
-        if example is not None:
+        for example in examples.get(slide.number, []):
             status = max(status, _run_example(out, example, color=color))
     return status
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import pytest
 from osv_idioms import __version__
 from osv_idioms.__main__ import main
 from osv_idioms._talk import SLIDES
+from osv_idioms._tour import run_tour
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -79,6 +81,23 @@ class TestTour:
         """A slide without code says what Python has to say about it."""
         assert main(["tour", "--slide", "19", "--no-color"]) == 0
         assert "decorators, context managers, descriptors" in capsys.readouterr().out
+
+    def test_a_slide_with_two_examples_shows_both(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Slide 24 has two examples: the concepts, then the RCU device list, each run."""
+        assert main(["tour", "--slide", "24", "--no-color"]) == 0
+        out = capsys.readouterr().out
+        first = out.index("Python (05_concepts_at_compile_time.py):")
+        second = out.index("Python (05_rcu_device_list.py):")
+        assert first < second
+        assert out.count("Running it:") == 2
+
+    def test_colour_highlights_the_source(self) -> None:
+        """With colour on, headings are bold and the example's keywords coloured."""
+        out = io.StringIO()
+        assert run_tour(out, only=28, color=True) == 0
+        text = out.getvalue()
+        assert "\x1b[1m[28/30] Signals and slots\x1b[0m" in text
+        assert "\x1b[1;34mclass\x1b[0m \x1b[1;33mDevice\x1b[0m" in text
 
     def test_runs_from_the_command_line_without_input(self) -> None:
         """The tour exits 0 with stdin closed, so it never waits for a person."""

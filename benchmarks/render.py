@@ -1,0 +1,101 @@
+"""Render pytest-benchmark's JSON as the markdown tables of docs/benchmarks.md.
+
+    python -m pytest benchmarks --benchmark-min-rounds=200 --benchmark-json=bench.json
+    python -m benchmarks.render bench.json
+
+One table per benchmark group, in the order the groups first appear: each
+case's minimum and median, and the ratio of its minimum to the group's
+baseline (the peer its issue names as the limit). Unrolled cases are shown
+per call (a round is ``CALLS_PER_ROUND`` calls); the contended and
+grace-period cases, per round.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from benchmarks._unrolled import CALLS_PER_ROUND
+
+# The baseline of each group: the case every other one is divided by.
+BASELINES = {
+    "tracepoint": "test_empty_function",
+    "with-block": "test_rlock",
+    "two-locks": "test_nested_with",
+    "contended-4-threads": "test_contended_rlock",
+    "read": "test_attribute_method",
+    "read-section": "test_lock_with_block",
+    "contended": "test_contended_lock",
+    "grace-period": "test_synchronize_no_readers_inside",
+    "clone-release": "test_lock_with_block",
+    "lifecycle": "test_construct_and_close",
+    "connect+disconnect": "test_connect_disconnect_psygnal",
+    "weak method: bind": "test_bind_weakmethod",
+    "weak method: call": "test_call_weakmethod",
+}
+PER_ROUND = frozenset({"contended-4-threads", "contended", "grace-period"})
+
+
+def baseline_of(group: str, names: Iterable[str]) -> str | None:
+    """The baseline's name: the listed one, or for an emit group its plain loop."""
+    names = list(names)
+    wanted = BASELINES.get(group)
+    if wanted in names:
+        return wanted
+    return next((name for name in names if "plain-loop" in name), None)
+
+
+def render(report: dict[str, Any]) -> str:
+    """The markdown for a whole pytest-benchmark report."""
+    machine = report["machine_info"]
+    cpu = machine.get("cpu", {})
+    lines = [
+        f"CPython {machine['python_version']} on {cpu.get('count', '?')} cores "
+        f"({cpu.get('brand_raw', 'unknown CPU')}), {report['datetime'][:10]}.",
+    ]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for case in report["benchmarks"]:
+        groups.setdefault(case["group"] or "(no group)", []).append(case)
+    for group, cases in groups.items():
+        lines += ["", *table(group, cases)]
+    return "\n".join(lines) + "\n"
+
+
+def table(group: str, cases: list[dict[str, Any]]) -> list[str]:
+    """One group's table: name, min, median, ratio to the baseline."""
+    per_round = group in PER_ROUND
+    scale, unit = (1e3, "ms per round") if per_round else (1e9 / CALLS_PER_ROUND, "ns per call")
+    by_name = {case["name"]: case for case in cases}
+    base = baseline_of(group, by_name)
+    base_min = by_name[base]["stats"]["min"] if base else None
+    rows = [f"#### {group} ({unit})", "", "| case | min | median | ratio |", "|---|---:|---:|---:|"]
+    for case in sorted(cases, key=lambda c: c["stats"]["min"]):
+        stats = case["stats"]
+        ratio = f"{stats['min'] / base_min:.2f}" if base_min else "—"
+        marker = " (baseline)" if case["name"] == base else ""
+        rows.append(
+            f"| `{case['name']}`{marker} | {_figure(stats['min'] * scale)} "
+            f"| {_figure(stats['median'] * scale)} | {ratio} |"
+        )
+    return rows
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def main(argv: list[str]) -> int:
+    """Print the tables of each JSON file named."""
+    if not argv:
+        print("usage: python -m benchmarks.render BENCH.json [...]", file=sys.stderr)
+        return 2
+    for path in argv:
+        print(render(json.loads(Path(path).read_text(encoding="utf-8"))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

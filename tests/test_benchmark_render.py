@@ -1,0 +1,54 @@
+"""benchmarks/render.py turns pytest-benchmark's JSON into the report's tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.render import main, render
+
+
+def case(name: str, group: str, minimum: float, median: float) -> dict[str, Any]:
+    return {"name": name, "group": group, "stats": {"min": minimum, "median": median}}
+
+
+REPORT = {
+    "machine_info": {"python_version": "3.11.7", "cpu": {"count": 2, "brand_raw": "Test CPU"}},
+    "datetime": "2026-11-27T07:00:00+00:00",
+    "benchmarks": [
+        case("test_rlock", "with-block", 280e-6, 290e-6),  # a round is 1,000 calls
+        case("test_mutex_off", "with-block", 286e-6, 300e-6),
+        case("test_emit[functions-1-plain-loop]", "emit 1 functions", 158e-6, 160e-6),
+        case("test_emit[functions-1-osv-idioms]", "emit 1 functions", 133e-6, 135e-6),
+        case("test_contended_rlock", "contended-4-threads", 3.45e-3, 5.08e-3),
+        case("test_something", "unknown", 1e-6, 1e-6),
+    ],
+}
+
+
+def test_tables_per_group_with_ratios_to_the_baseline() -> None:
+    """Each group gets a table sorted by minimum, ns per call, ratio to its baseline."""
+    text = render(REPORT)
+    assert text.startswith("CPython 3.11.7 on 2 cores (Test CPU), 2026-11-27.\n")
+    assert "| `test_rlock` (baseline) | 280 | 290 | 1.00 |" in text
+    assert "| `test_mutex_off` | 286 | 300 | 1.02 |" in text
+    assert "| `test_emit[functions-1-osv-idioms]` | 133 | 135 | 0.84 |" in text
+    assert "#### contended-4-threads (ms per round)" in text
+    assert "| `test_contended_rlock` (baseline) | 3.45 | 5.08 | 1.00 |" in text
+    assert "| `test_something` | 1 | 1 | — |" in text  # a group with no baseline
+    assert text.index("`test_emit[functions-1-osv-idioms]`") < text.index(
+        "`test_emit[functions-1-plain-loop]`"
+    )
+
+
+def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m benchmarks.render FILE`` prints the tables; no file is a usage error."""
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(REPORT), encoding="utf-8")
+    assert main([str(path)]) == 0
+    assert "#### with-block (ns per call)" in capsys.readouterr().out
+    assert main([]) == 2
+    assert capsys.readouterr().err.startswith("usage: python -m benchmarks.render")

@@ -17,6 +17,7 @@ skipped.
 from __future__ import annotations
 
 import functools
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -25,19 +26,23 @@ def skipped(*args: object, **kwargs: object) -> None:
     """Stands where a disconnected or blocked slot was: calling it does nothing."""
 
 
+# Calling one slot: the part both emits share.
+_CALL_SLOT = """\
+if ref is None:
+    call({arguments})
+else:
+    target = ref()
+    if target is not None:
+        call(target{more_arguments})
+    else:
+        self._prune()
+"""
+
 _RAISE = """
 def emit(self, {parameters}):
     try:
         for call, ref in self._entries:
-            if ref is None:
-                call({arguments})
-            else:
-                target = ref()
-                if target is not None:
-                    call(target{more_arguments})
-                else:
-                    self._prune()
-    except Exception as error:
+{call_slot}    except Exception as error:
         self._annotate(error, call)
         raise
 """
@@ -47,15 +52,7 @@ def emit(self, {parameters}):
     failures = None
     for call, ref in self._entries:
         try:
-            if ref is None:
-                call({arguments})
-            else:
-                target = ref()
-                if target is not None:
-                    call(target{more_arguments})
-                else:
-                    self._prune()
-        except Exception as error:
+{call_slot}        except Exception as error:
             self._annotate(error, call)
             if failures is None:
                 failures = []
@@ -84,13 +81,14 @@ def emitter(passes: int | None, *, grouping: bool) -> Callable[..., None]:
         names = [f"arg{i}" for i in range(1, passes + 1)]
         arguments = ", ".join(names)
         parameters = f"{arguments}, /" if names else ""
+    call_slot = _CALL_SLOT.format(
+        arguments=arguments, more_arguments=f", {arguments}" if arguments else ""
+    )
     source = (_GROUP if grouping else _RAISE).format(
-        parameters=parameters,
-        arguments=arguments,
-        more_arguments=f", {arguments}" if arguments else "",
+        parameters=parameters, call_slot=textwrap.indent(call_slot, " " * 12)
     )
     namespace: dict[str, Any] = {}
-    exec(source, namespace)  # the source is one of the two templates above
+    exec(source, namespace)  # the source is one of the two templates above, filled in
     emit: Callable[..., None] = namespace["emit"]
     emit.__qualname__ = "Signal.emit"
     emit.__module__ = __name__.rpartition(".")[0]

@@ -305,22 +305,29 @@ class Signal(Generic[P]):
         Plain slots are called directly; the order and error rules are
         ``emit``'s.
         """
-        self._check_call(args, kwargs)
         failures: list[Exception] = []
-        for call, target in self._live_calls():
-            try:
-                result = (
-                    call(*args, **kwargs) if target is _NO_TARGET else call(target, *args, **kwargs)
-                )
-                if inspect.isawaitable(result):
+        for call, result in self._call_each(args, kwargs, failures):
+            if inspect.isawaitable(result):
+                try:
                     await result
-            except Exception as error:
-                self._record(error, call, failures)
+                except Exception as error:
+                    self._record(error, call, failures)
         self._finish(failures)
 
     def _results(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[Any]:
-        self._check_call(args, kwargs)
         failures: list[Exception] = []
+        for _, result in self._call_each(args, kwargs, failures):
+            yield result
+        self._finish(failures)
+
+    def _call_each(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], failures: list[Exception]
+    ) -> Iterator[tuple[Callable[..., Any], Any]]:
+        """Call the slots one by one, as the caller asks for the next: each call and its result.
+
+        A slot that raises is recorded in ``failures`` (grouping) or raises.
+        """
+        self._check_call(args, kwargs)
         for call, target in self._live_calls():
             try:
                 result = (
@@ -329,8 +336,7 @@ class Signal(Generic[P]):
             except Exception as error:
                 self._record(error, call, failures)
                 continue
-            yield result
-        self._finish(failures)
+            yield call, result
 
     def _live_calls(self) -> Iterator[tuple[Callable[..., Any], Any]]:
         """The slots to call now: each call and its target (``_NO_TARGET`` if held strongly)."""

@@ -10,14 +10,13 @@ lock, which ``Signal`` provides.
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, final
 
 from ..callbacks import describe
-from ._slots import same_slot
+from ._slots import Call, same_slot
 
 if TYPE_CHECKING:
     from ._signal import Signal
@@ -45,23 +44,17 @@ class Connection:
         "_signal",
     )
 
-    def __init__(
-        self,
-        signal: Signal[...],
-        call: Callable[..., Any],
-        ref: weakref.ref[Any] | None,
-        priority: int,
-    ) -> None:
+    def __init__(self, signal: Signal[...], fitted: Call, priority: int) -> None:
         """Made by ``Signal.connect``."""
         self._signal = signal
-        self._call = call
-        self._cell: list[Any] = [call, ref]
+        self._call = fitted.call  # what the cell holds while the connection is not blocked
+        self._cell: list[Any] = [fitted.call, fitted.ref]
+        self._refs = fitted.refs
+        self._key = fitted.key
+        self._key_ref = fitted.key_ref
         self._priority = priority
         self._live = True
         self._blocks = 0
-        self._refs: tuple[weakref.ref[Any], ...] = ()
-        self._key: object = None
-        self._key_ref: weakref.ref[Any] | None = None
 
     @property
     def connected(self) -> bool:

@@ -198,12 +198,7 @@ class Signal(Generic[P]):
                 "connect to an instance's signal"
             )
         fitted = fit(slot, self._passes, weak, track, self)
-        connection = Connection(self, fitted.call, fitted.ref, priority)
-        connection._refs, connection._key, connection._key_ref = (
-            fitted.refs,
-            fitted.key,
-            fitted.key_ref,
-        )
+        connection = Connection(self, fitted, priority)
         if once:
             make_once(connection)
         with self._lock:

@@ -63,7 +63,6 @@ class Signal(Generic[P]):
 
     __slots__ = (
         "__weakref__",
-        "_active",
         "_attribute",
         "_blocks",
         "_connections",
@@ -126,7 +125,6 @@ class Signal(Generic[P]):
         self._name = name
         self._lock = threading.Lock()
         self._connections: tuple[Connection, ...] = ()
-        self._active: tuple[list[Any], ...] = ()
         self._entries: tuple[list[Any], ...] = ()
         self._blocks = 0
         self._attribute: str | None = None  # set when declared in a class body
@@ -399,8 +397,7 @@ class Signal(Generic[P]):
 
     def _publish(self, connections: tuple[Connection, ...]) -> None:
         self._connections = connections
-        self._active = tuple([c._cell for c in connections])
-        self._entries = () if self._blocks else self._active
+        self._entries = () if self._blocks else tuple([c._cell for c in connections])
 
     def _live_connections(self) -> tuple[Connection, ...]:
         return tuple([c for c in self._connections if c._live])
@@ -408,7 +405,7 @@ class Signal(Generic[P]):
     def _remove(self, connection: Connection) -> None:
         with self._lock:
             if connection._live:
-                connection._live = False
+                connection._live = False  # _drop(), inlined: half of connect+disconnect
                 connection._cell[0] = skipped
                 self._publish(tuple([c for c in self._connections if c is not connection]))
 

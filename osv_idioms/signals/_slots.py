@@ -55,15 +55,15 @@ def fit(
         fitted = Call(_trimmed(slot, taken), None, (), slot, None)
     elif is_method:
         method: types.MethodType = slot  # type: ignore[assignment]
-        ref = _weak(method.__self__, f"{describe(slot)}'s object", signal)
+        ref = _weak(method.__self__, lambda: f"{describe(slot)}'s object", signal)
         call = _trimmed_after_target(method.__func__, taken)
         fitted = Call(call, ref, (ref,), method.__func__, ref)
     else:
-        ref = _weak(slot, describe(slot), signal)
+        ref = _weak(slot, lambda: describe(slot), signal)
         fitted = Call(_trimmed_after_target(_call_target, taken), ref, (ref,), None, ref)
     if track is None:
         return fitted
-    tracked = _weak(track, f"track={type(track).__qualname__}", signal)
+    tracked = _weak(track, lambda: f"track={type(track).__qualname__}", signal)
     return fitted._replace(
         call=_ignoring_tracked(fitted), ref=tracked, refs=(*fitted.refs, tracked)
     )
@@ -94,12 +94,13 @@ def _arguments_taken(slot: Callable[..., Any], passes: int | None, signal: objec
     return None if taken == passes else taken
 
 
-def _weak(obj: object, what: str, signal: object) -> weakref.ref[Any]:
+def _weak(obj: object, what: Callable[[], str], signal: object) -> weakref.ref[Any]:
+    """A weak reference to ``obj``; ``what`` names it, only if the message is needed."""
     try:
         return weakref.ref(obj)
     except TypeError:
         raise TypeError(
-            f"can't connect {what} to {signal!r} weakly: {type(obj).__qualname__} objects "
+            f"can't connect {what()} to {signal!r} weakly: {type(obj).__qualname__} objects "
             "can't be weakly referenced (pass weak=False, or add '__weakref__' to its __slots__)"
         ) from None
 

@@ -229,7 +229,7 @@ class TestBind:
     def test_not_callable(self) -> None:
         """bind() of a non-callable says so."""
         with pytest.raises(TypeError, match=r"^can't bind 3: a int is not callable$"):
-            bind(3)  # type: ignore[call-overload]
+            bind(3)  # type: ignore[arg-type]
 
     def test_builtin_without_signature_binds(self) -> None:
         """A builtin with no signature is bound unchecked."""

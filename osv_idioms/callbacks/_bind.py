@@ -5,8 +5,8 @@ without placeholders it is ``functools.partial`` itself (the C one). Either
 way the bound arguments are checked against the callable's signature when it
 is bound, not when the callback finally fires somewhere else.
 
-``bind_weak(device.read)`` is a function holding the method's function and a
-weak reference to its object, so a callback registered somewhere long-lived does not keep
+``bind_weak(device.read)`` holds the method's function and a weak reference
+to its object, so a callback registered somewhere long-lived does not keep
 the device alive; calling it after the device is gone raises
 ``ExpiredCallbackError``.
 """
@@ -170,10 +170,6 @@ def _expired(func: Callable[..., object]) -> None:
     raise ExpiredCallbackError(f"can't call {_name_of(func)}: its object was garbage-collected")
 
 
-@overload
-def bind(fn: Callable[..., R], /) -> Callable[..., R]: ...
-@overload
-def bind(fn: Callable[..., R], /, *args: object, **kwargs: object) -> Callable[..., R]: ...
 def bind(fn: Callable[..., R], /, *args: object, **kwargs: object) -> Callable[..., R]:
     """Fix some of ``fn``'s arguments now; placeholders ``_1``, ``_2``... take the call's.
 

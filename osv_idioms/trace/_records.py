@@ -87,9 +87,22 @@ class TraceSnapshot:
 def snapshot() -> TraceSnapshot:
     """Copy the ring without stopping the threads that write to it."""
     ring = _points._ring  # read each time: set_buffer_size() and clear() replace it
-    records = ring.records.copy()  # one C call: consistent even while others append
-    overwritten = records[0][0] if records else 0
-    return TraceSnapshot(tuple(_to_event(record) for record in records), overwritten)
+    records = sorted(ring.records.copy())  # one C call: consistent even while others append
+    return TraceSnapshot(tuple(_to_event(record) for record in records), _overwritten(records))
+
+
+def _overwritten(records: list[tuple[Any, ...]]) -> int:
+    """How many records the ring pushed out, from the sequence numbers of those it kept.
+
+    A thread takes its record's number and then appends the record: two steps,
+    which another thread's can fall between. So the ring may hold records out
+    of order (hence the sort), and the oldest one kept does not tell how many
+    went before it. Every number below the highest kept that is not kept was
+    pushed out, or belongs to a record still being appended at the moment of
+    the copy (at most one per other recording thread). Once the recording
+    threads are done, the count is exact.
+    """
+    return records[-1][0] + 1 - len(records) if records else 0
 
 
 def events() -> list[TraceEvent]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import SupportsIndex
 
 from osv_idioms.refcount import (
     IntrusivePtr,
     IntrusiveRefCounted,
+    SharedPtr,
     WeakPtr,
     make_shared,
     ref_if_positive,
@@ -123,3 +125,61 @@ def test_intrusive_ref_if_positive_racing_the_last_release() -> None:
         run_threads([finder, finder, finder, owner.release])
         assert bad == []
         assert (node.closes, node.ref_count) == (1, 0)
+
+
+class _PausingOwners(list[object]):
+    """An owner list that stops the main thread's pop, and the other thread's append, midway.
+
+    The race below needs one thread's release to fall between two steps of
+    another thread's ``lock()``: too narrow a window to hit by chance, so the
+    test builds it. It replaces the control block's list, the one place the
+    library code can be paused from outside.
+    """
+
+    def __init__(self, items: list[object], main: int) -> None:
+        super().__init__(items)
+        self.main = main
+        self.releasing, self.locking, self.released = (threading.Event() for _ in range(3))
+
+    def pop(self, index: SupportsIndex = -1) -> object:
+        if threading.get_ident() != self.main:
+            return super().pop(index)
+        self.releasing.set()  # the other thread goes now, up to its append
+        self.locking.wait(JOIN_TIMEOUT_S)
+        try:
+            return super().pop(index)
+        finally:
+            self.released.set()
+
+    def append(self, item: object) -> None:
+        if threading.get_ident() != self.main:
+            self.locking.set()  # the main thread's pop goes now, before this append
+            self.released.wait(JOIN_TIMEOUT_S)
+        super().append(item)
+
+
+def test_weak_lock_never_revives_what_a_concurrent_last_release_closes() -> None:
+    """A weak handle locked while the last owner's release pops gives None, not a closed device.
+
+    Owner A releases; owner B makes a weak handle, releases, and locks it, its
+    ``lock()`` seeing an owner left (A's) just before A's release takes it.
+    """
+    first = make_shared(Device)
+    second = first.clone()
+    device = first.get()
+    owners = _PausingOwners(first._control.owners, threading.get_ident())  # pyright: ignore[reportPrivateUsage]
+    first._control.owners = owners  # pyright: ignore[reportPrivateUsage]
+    locked: list[SharedPtr[Device] | None] = []
+
+    def observe() -> None:
+        owners.releasing.wait(JOIN_TIMEOUT_S)
+        weak = second.weak()
+        second.release()
+        locked.append(weak.lock())
+
+    thread = threading.Thread(target=observe)
+    thread.start()
+    first.release()
+    thread.join(JOIN_TIMEOUT_S)
+    assert not thread.is_alive()
+    assert (locked, device.closes) == ([None], 1)

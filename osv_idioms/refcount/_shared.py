@@ -1,7 +1,7 @@
 """``SharedPtr`` and ``WeakPtr``: shared ownership of a resource, released deterministically.
 
 Every handle is one owner. The owners of one resource share a control block:
-the object, its deleter, the count of owners and a lock for that count. The
+the object, its deleter and the count of owners, kept without a lock. The
 thread whose ``release()`` drops the count to zero runs the deleter, with no
 lock held, at that moment; so the resource is closed exactly once, when the
 last owner lets go, rather than whenever the garbage collector gets to it.
@@ -59,11 +59,12 @@ class _Control:
     """What the owners of one resource share.
 
     The owners are counted as tokens in a list: ``[_LAST, _OWNER, ...]``, one
-    per owner. ``list.append`` and ``list.pop`` are atomic, so cloning and
-    releasing need no lock, and exactly one release pops ``_LAST``: the last
-    one, since the pops are ordered. ``WeakPtr.lock()`` must not add a token
-    to an empty list, so while weak handles exist, it and ``release()`` take
-    ``lock``; ``weak`` changes under it too.
+    per owner. ``list.append`` and ``list.pop`` are atomic (on the free-threaded
+    build too), so cloning and releasing need no lock, and exactly one release
+    pops ``_LAST``: the last one, since the pops are ordered. While the
+    resource lives, ``_LAST`` is at the bottom; once it has been popped, any
+    token in the list is one that ``WeakPtr.lock()`` added too late and takes
+    back (see there). ``weak`` counts the weak handles, under ``lock``.
     """
 
     __slots__ = ("defer", "deleter", "kind", "obj", "obj_id", "owners", "weak")
@@ -84,18 +85,35 @@ class _Control:
 
     @property
     def lock(self) -> threading.Lock:
-        """The lock weak handles agree on: one of a fixed set, so no lock per resource."""
+        """The lock the weak count changes under: one of a fixed set, so no lock per resource."""
         return _STRIPES[(id(self) >> 4) % len(_STRIPES)]
 
-    def drop_owner(self) -> None:
-        """Pop one owner's token; the one that pops ``_LAST`` runs the deleter, lock-free."""
-        if self.weak:  # a WeakPtr.lock() could be adding a token: agree with it under the lock
-            with self.lock:
-                last = self.owners.pop() is _LAST
-        else:
-            last = self.owners.pop() is _LAST
-        if last:
-            self.destroy()
+    def alive(self) -> bool:
+        """Whether the last owner has not let go yet (one atomic slice of the list)."""
+        bottom = self.owners[:1]
+        return bool(bottom) and bottom[0] is _LAST
+
+    def use_count(self) -> int:
+        """How many owners there are now; 0 once the last let go."""
+        count = len(self.owners)
+        return count if self.alive() else 0
+
+    def add_owner_if_alive(self) -> bool:
+        """Add an owner unless the last one has gone: ``WeakPtr.lock()``'s step.
+
+        Append first, then look: if ``_LAST`` is still at the bottom, the new
+        token sits above it and keeps the resource alive (pops are ordered, so
+        ``_LAST`` goes only after it). If not, the last owner had gone before
+        the append: take the token back. No owner ever pops it meanwhile,
+        since there are none. Checking first and appending after would let
+        the last release fall between the two.
+        """
+        owners = self.owners
+        owners.append(_OWNER)
+        if owners[0] is _LAST:
+            return True
+        owners.pop()
+        return False
 
     def destroy(self) -> None:
         """Run the deleter once the last owner is gone (called with no lock held)."""
@@ -230,15 +248,13 @@ class SharedPtr(Handle, Generic[T]):
         except IndexError:
             return  # released before
         control = self._control
-        if control.weak:
-            control.drop_owner()  # weak handles exist: pop under their lock
-        elif control.owners.pop() is _LAST:  # drop_owner's lock-free path, written out
+        if control.owners.pop() is _LAST:
             control.destroy()
 
     @property
     def use_count(self) -> int:
         """How many owners the resource has now (0 once the last let go)."""
-        return len(self._control.owners)
+        return self._control.use_count()
 
     def weak(self) -> WeakPtr[T]:
         """A weak handle: it does not keep the resource, but can ``lock()`` it while it lives."""
@@ -325,15 +341,13 @@ class WeakPtr(Generic[T]):
     def lock(self) -> SharedPtr[T] | None:
         """A new owner of the resource, or ``None`` if it is gone."""
         control = self._control
-        with control.lock:
-            if not control.owners or self._reset:
-                return None
-            control.owners.append(_OWNER)
+        if self._reset or not control.add_owner_if_alive():
+            return None
         return _owning(control)
 
     def expired(self) -> bool:
         """Whether the last owner has let go."""
-        return not self._control.owners
+        return not self._control.alive()
 
     def reset(self) -> None:
         """Stop observing (``lock()`` returns None from now on); harmless twice."""
@@ -348,7 +362,7 @@ class WeakPtr(Generic[T]):
         return self._control.weak
 
     def __repr__(self) -> str:
-        state = "expired" if self.expired() else f"use_count={len(self._control.owners)}"
+        state = "expired" if self.expired() else f"use_count={self._control.use_count()}"
         return f"<WeakPtr to {self._control.label} {state}>"
 
     def __del__(self) -> None:

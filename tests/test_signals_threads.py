@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
 import threading
@@ -140,3 +141,38 @@ def test_no_lock_is_held_while_slots_run() -> None:
     signal.connect(wait_for_a_writer)
     assert signal.collect(2) == [None]
     assert finished == ["writer", "writer"]
+
+
+class Panel:
+    """A class declaring a signal: each instance gets its own on first use."""
+
+    clicked = Signal[[int]](name="clicked")
+
+
+class SlottedPanel:
+    """The same with ``__slots__``: the signals live in a registry keyed by instance."""
+
+    __slots__ = ("__weakref__",)
+    clicked = Signal[[int]](name="clicked")
+
+
+@pytest.mark.parametrize("kind", [Panel, SlottedPanel])
+def test_first_use_from_many_threads_makes_one_signal(kind: type[Panel | SlottedPanel]) -> None:
+    """Threads reaching a new instance's signal at once all get the same one, and all its slots."""
+    for _ in range(200):
+        panel = kind()
+        seen: list[Signal[[int]]] = []
+        got: list[int] = []
+
+        def reach(
+            index: int, panel: Panel | SlottedPanel = panel, seen: list[Signal[[int]]] = seen
+        ) -> None:
+            signal = panel.clicked
+            signal.connect(lambda value, index=index: got.append(index))
+            seen.append(signal)
+
+        run_threads([functools.partial(reach, i) for i in range(EMITTERS)])
+        assert len({id(signal) for signal in seen}) == 1
+        panel.clicked.emit(0)
+        assert sorted(got) == list(range(EMITTERS))
+        got.clear()

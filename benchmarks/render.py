@@ -66,6 +66,8 @@ def render(report: dict[str, Any]) -> str:
 
 def table(group: str, cases: list[dict[str, Any]]) -> list[str]:
     """One group's table: name, min, median, ratio to the baseline."""
+    if all("operations_per_s" in case.get("extra_info", {}) for case in cases):
+        return throughput_table(group, cases)
     per_round = group in PER_ROUND
     scale, unit = (1e3, "ms per round") if per_round else (1e9 / CALLS_PER_ROUND, "ns per call")
     by_name = {case["name"]: case for case in cases}
@@ -80,6 +82,18 @@ def table(group: str, cases: list[dict[str, Any]]) -> list[str]:
             f"| `{case['name']}`{marker} | {_figure(stats['min'] * scale)} "
             f"| {_figure(stats['median'] * scale)} | {ratio} |"
         )
+    return rows
+
+
+def throughput_table(group: str, cases: list[dict[str, Any]]) -> list[str]:
+    """A thread-scaling group: operations per second, and each case against its 1-thread run."""
+    rate = {case["name"]: case["extra_info"]["operations_per_s"] for case in cases}
+    rows = [f"#### {group} (operations per second)", "", "| case | ops/s | vs 1 thread |"]
+    rows.append("|---|---:|---:|")
+    for case in cases:
+        single = rate.get(case["name"].rsplit("[", 1)[0] + "[1]")
+        versus = f"{rate[case['name']] / single:.2f}" if single else "—"
+        rows.append(f"| `{case['name']}` | {rate[case['name']]:,.0f} | {versus} |")
     return rows
 
 

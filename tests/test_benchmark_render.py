@@ -44,6 +44,18 @@ def test_tables_per_group_with_ratios_to_the_baseline() -> None:
     )
 
 
+def test_thread_scaling_groups_show_throughput_against_one_thread() -> None:
+    """A group whose cases report operations per second is a throughput table."""
+    scaling = [
+        {**case(f"test_reads[{n}]", "scaling", 1e-3, 1e-3), "extra_info": {"operations_per_s": ops}}
+        for n, ops in ((1, 4_000_000.0), (2, 7_000_000.0))
+    ]
+    text = render({**REPORT, "benchmarks": scaling})
+    assert "#### scaling (operations per second)" in text
+    assert "| `test_reads[1]` | 4,000,000 | 1.00 |" in text
+    assert "| `test_reads[2]` | 7,000,000 | 1.75 |" in text
+
+
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``python -m benchmarks.render FILE`` prints the tables; no file is a usage error."""
     path = tmp_path / "bench.json"

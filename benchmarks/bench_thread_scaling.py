@@ -98,7 +98,7 @@ def lock_reads() -> Callable[[], None]:
     def work() -> None:
         for _ in range(OPERATIONS):
             with lock:
-                shared[0]  # noqa: B018 - the read under the lock is the work
+                shared[0]  # the read under the lock is the work
 
     return work
 

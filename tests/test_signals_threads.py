@@ -156,6 +156,15 @@ class SlottedPanel:
     clicked = Signal[[int]](name="clicked")
 
 
+def reach(
+    panel: Panel | SlottedPanel, seen: list[Signal[[int]]], got: list[int], index: int
+) -> None:
+    """A thread's first use of the panel's signal: connect a slot that notes ``index``."""
+    signal = panel.clicked
+    signal.connect(lambda value: got.append(index))
+    seen.append(signal)
+
+
 @pytest.mark.parametrize("kind", [Panel, SlottedPanel])
 def test_first_use_from_many_threads_makes_one_signal(kind: type[Panel | SlottedPanel]) -> None:
     """Threads reaching a new instance's signal at once all get the same one, and all its slots."""
@@ -163,16 +172,7 @@ def test_first_use_from_many_threads_makes_one_signal(kind: type[Panel | Slotted
         panel = kind()
         seen: list[Signal[[int]]] = []
         got: list[int] = []
-
-        def reach(
-            index: int, panel: Panel | SlottedPanel = panel, seen: list[Signal[[int]]] = seen
-        ) -> None:
-            signal = panel.clicked
-            signal.connect(lambda value, index=index: got.append(index))
-            seen.append(signal)
-
-        run_threads([functools.partial(reach, i) for i in range(EMITTERS)])
+        run_threads([functools.partial(reach, panel, seen, got, i) for i in range(EMITTERS)])
         assert len({id(signal) for signal in seen}) == 1
         panel.clicked.emit(0)
         assert sorted(got) == list(range(EMITTERS))
-        got.clear()

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import _thread
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -202,7 +208,7 @@ class TestSynchronize:
         domain.synchronize(timeout=JOIN_TIMEOUT_S)  # forgotten: no second report
 
     def test_records_of_ended_threads_are_dropped(self, domain: RcuDomain) -> None:
-        """Short-lived reader threads leave no record behind once a grace period passed."""
+        """Short-lived reader threads leave no record behind: each goes as its thread ends."""
         before = domain.readers
 
         def one_section() -> None:
@@ -214,9 +220,45 @@ class TestSynchronize:
             worker.start()
         for worker in workers:
             worker.join(JOIN_TIMEOUT_S)
-        assert domain.readers == before + 20
-        domain.synchronize(timeout=JOIN_TIMEOUT_S)
         assert domain.readers == before
+
+    def test_records_of_raw_threads_are_dropped(self, domain: RcuDomain) -> None:
+        """Threads made with ``_thread.start_new_thread`` are forgotten as they end too."""
+        before = domain.readers
+        done = threading.Semaphore(0)
+
+        def one_section() -> None:
+            with domain.read_lock():
+                pass
+            done.release()
+
+        for _ in range(20):
+            _thread.start_new_thread(one_section, ())
+        for _ in range(20):
+            assert done.acquire(timeout=JOIN_TIMEOUT_S)
+        deadline = time.monotonic() + JOIN_TIMEOUT_S
+        while domain.readers != before and time.monotonic() < deadline:
+            time.sleep(0.001)  # the thread's state is cleared just after its function returns
+        assert domain.readers == before
+
+    def test_ten_thousand_threads_leave_bounded_records(self, domain: RcuDomain) -> None:
+        """10,000 reader threads, 50 at a time: records never pile up beyond the live ones."""
+        before = domain.readers
+        most = 0
+
+        def one_section() -> None:
+            with domain.read_lock():
+                pass
+
+        for _ in range(200):
+            workers = [threading.Thread(target=one_section) for _ in range(50)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(JOIN_TIMEOUT_S)
+            most = max(most, domain.readers - before)
+        assert most == 0
+        domain.synchronize(timeout=JOIN_TIMEOUT_S)
 
     def test_grace_periods_are_traced_as_a_timed_pair(self, domain: RcuDomain) -> None:
         """rcu_synchronize / rcu_synchronize_ret bracket each grace period."""
@@ -331,9 +373,6 @@ class TestCallbacks:
 
     def test_callbacks_left_at_exit_run(self, tmp_path: Any) -> None:
         """Callbacks still queued when the interpreter exits are run."""
-        import subprocess
-        import sys
-
         script = tmp_path / "atexit_rcu.py"
         script.write_text(
             "from osv_idioms import rcu\nrcu.call_rcu(print, 'ran at exit')\n",
@@ -343,6 +382,157 @@ class TestCallbacks:
             [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
         )
         assert (done.returncode, done.stdout) == (0, "ran at exit\n"), done.stderr
+
+
+class TestReclaimerLifecycle:
+    @pytest.mark.parametrize("kind", [SystemExit, KeyboardInterrupt, GeneratorExit])
+    def test_callbacks_raising_base_exceptions_are_reported(
+        self, kind: type[BaseException]
+    ) -> None:
+        """A callback raising SystemExit, KeyboardInterrupt or GeneratorExit is reported; the rest run."""
+        errors: list[BaseException] = []
+        reporting = RcuDomain("reporting", on_error=lambda fn, exc: errors.append(exc))
+        ran: list[int] = []
+
+        def fails() -> None:
+            raise kind("from a callback")
+
+        reporting.call_rcu(ran.append, 1)
+        reporting.call_rcu(fails)
+        reporting.call_rcu(ran.append, 2)
+        reporting.barrier(timeout=JOIN_TIMEOUT_S)
+        reporting.call_rcu(ran.append, 3)  # the reclaimer survived
+        reporting.close(timeout=JOIN_TIMEOUT_S)
+        assert ran == [1, 2, 3]
+        assert [(type(e), str(e)) for e in errors] == [(kind, "from a callback")]
+
+    def test_an_on_error_that_raises_is_reported_and_the_reclaimer_goes_on(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An ``on_error`` that raises is printed as Python prints an unraisable; callbacks go on."""
+
+        def on_error(fn: object, exc: BaseException) -> None:
+            raise SystemExit(f"on_error gave up on {exc}")
+
+        reporting = RcuDomain("picky", on_error=on_error)
+        ran: list[int] = []
+        reporting.call_rcu(divmod, 1, 0)
+        reporting.call_rcu(ran.append, 1)
+        reporting.barrier(timeout=JOIN_TIMEOUT_S)
+        reporting.close(timeout=JOIN_TIMEOUT_S)
+        assert ran == [1]
+        printed = capsys.readouterr().err.splitlines()
+        assert printed[0] == "Exception ignored in on_error of RCU domain 'picky':"
+        assert printed[-1] == "SystemExit: on_error gave up on integer division or modulo by zero"
+
+    @pytest.mark.parametrize("verb", ["barrier", "close"])
+    def test_waiting_for_the_reclaimer_from_a_callback_is_refused(self, verb: str) -> None:
+        """``barrier()`` or ``close()`` inside a callback is a RuntimeError, not a deadlock."""
+        errors: list[BaseException] = []
+        reporting = RcuDomain("selfish", on_error=lambda fn, exc: errors.append(exc))
+        reporting.call_rcu(getattr(reporting, verb))
+        reporting.barrier(timeout=JOIN_TIMEOUT_S)
+        reporting.close(timeout=JOIN_TIMEOUT_S)
+        assert [str(e) for e in errors] == [
+            f"{verb}() called by an RCU callback of 'selfish' would wait for that callback "
+            "to finish: a deadlock. Queue the work with call_rcu() instead"
+        ]
+
+    def test_close_raises_while_a_taken_batch_waits_for_a_reader(self, domain: RcuDomain) -> None:
+        """``close(timeout)`` raises while a reader holds back a batch; nothing is dropped."""
+        device = Device("eth0")
+        parked = InSection(domain)
+        domain.dispose(device)
+        with pytest.raises(
+            GracePeriodTimeout,
+            match=r"^barrier\(\) timed out after 0.05 s with callbacks of 'test' still waiting",
+        ):
+            domain.close(timeout=0.05)
+        assert not device.closed
+        parked.release()
+        domain.close(timeout=JOIN_TIMEOUT_S)
+        assert device.closed
+
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+    def test_parent_and_child_keep_working_after_fork(self, domain: RcuDomain) -> None:
+        """After ``os.fork()``, both processes run callbacks, the batch in flight included."""
+        domain.call_rcu(int)
+        domain.barrier(timeout=JOIN_TIMEOUT_S)  # the reclaimer has started
+        parked = InSection(domain)  # holds the next batch back in the parent's reclaimer
+        device = Device("eth0")
+        domain.dispose(device)
+        while domain.pending() and not domain._in_flight[0]:  # pyright: ignore[reportPrivateUsage]
+            time.sleep(0.001)  # until the reclaimer has taken the batch
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads running
+            pid = os.fork()
+        if pid == 0:  # the child: the parked reader does not exist here
+            status = 1
+            try:
+                domain.barrier(timeout=JOIN_TIMEOUT_S)
+                ran: list[int] = []
+                domain.call_rcu(ran.append, 1)
+                domain.barrier(timeout=JOIN_TIMEOUT_S)
+                status = 0 if device.closed and ran == [1] else 2
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert not device.closed  # the parent still waits for its reader
+        parked.release()
+        domain.barrier(timeout=JOIN_TIMEOUT_S)
+        assert device.closed
+
+    def test_everything_disposed_before_the_interpreter_ends_is_closed(self, tmp_path: Any) -> None:
+        """At exit, disposals after the exit hook still close: from atexit, ``__del__`` and leaks."""
+        script = tmp_path / "late.py"
+        script.write_text(
+            textwrap.dedent(
+                """
+                import atexit
+
+                class Device:
+                    def __init__(self, name):
+                        self.name = name
+                    def close(self):
+                        print("closed", self.name, flush=True)
+
+                def late():  # registered before the library's hook, so it runs after it
+                    rcu.dispose(Device("from atexit"))
+                    shared.release()
+
+                atexit.register(late)
+                from osv_idioms import rcu
+                from osv_idioms.refcount import SharedPtr
+
+                shared = SharedPtr(Device("rcu handle"), rcu=True)
+                leaked = SharedPtr(Device("leaked"), rcu=True)
+
+                class Owner:
+                    def __del__(self):
+                        rcu.dispose(Device("from __del__"))
+
+                keeper = Owner()
+                leaked_cycle = [leaked]
+                leaked_cycle.append(leaked_cycle)
+                """
+            ),
+            encoding="utf-8",
+        )
+        done = subprocess.run(
+            [sys.executable, "-W", "ignore::ResourceWarning", str(script)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert sorted(done.stdout.splitlines()) == [
+            "closed from __del__",
+            "closed from atexit",
+            "closed leaked",
+            "closed rcu handle",
+        ], done.stderr
 
 
 class TestRcuPtr:

@@ -337,3 +337,95 @@ class TestLeaks:
         assert device.closes == 1
         assert [type(r.exc_value) for r in reported] == [LeakedHandleError]
         assert str(reported[0].exc_value).endswith("was never released")
+
+    def test_with_warnings_as_errors_a_leaked_handle_is_still_closed(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Under ``-W error`` the leak warning raises, after the resource was closed."""
+        import warnings
+
+        reported: list[Any] = []
+        monkeypatch.setattr(sys, "unraisablehook", reported.append)
+        device = Device()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            SharedPtr(device)
+            gc.collect()
+        assert device.closes == 1
+        assert [type(r.exc_value) for r in reported] == [ResourceWarning]
+
+
+class TestCopies:
+    def test_a_copy_is_a_new_owner(self) -> None:
+        """``copy.copy(handle)`` owns as ``clone()`` does: releasing it leaves the original owning."""
+        import copy
+
+        original = make_shared(Device)
+        device = original.get()
+        copied = copy.copy(original)
+        assert (copied is not original, original.use_count) == (True, 2)
+        copied.release()
+        assert (original.get() is device, device.closes) == (True, 0)
+        original.release()
+        assert device.closes == 1
+
+    def test_a_copy_of_an_intrusive_handle_holds_its_own_reference(self) -> None:
+        """``copy.copy`` of an ``IntrusivePtr`` takes a reference of its own."""
+        import copy
+
+        f = File()
+        original = IntrusivePtr(f)
+        copied = copy.copy(original)
+        assert f.ref_count == 2
+        copied.release()
+        original.release()
+        assert (f.ref_count, f.closes) == (0, 1)
+
+    @pytest.mark.parametrize("kind", ["shared", "intrusive"])
+    def test_deep_copies_and_pickles_are_refused(self, kind: str) -> None:
+        """A deep copy or a pickle would own a resource no deleter closes: both are TypeErrors."""
+        import copy
+        import pickle
+
+        handle: SharedPtr[Any] | IntrusivePtr[File] = (
+            make_shared(Device) if kind == "shared" else IntrusivePtr(File())
+        )
+        name = type(handle).__name__
+        with pytest.raises(
+            TypeError,
+            match=rf"^can't deep-copy a {name}: it owns a resource, and a copy of the resource "
+            r"would have no owner to close it; clone\(\) the handle instead$",
+        ):
+            copy.deepcopy(handle)
+        with pytest.raises(
+            TypeError,
+            match=rf"^can't pickle a {name}: ownership of a resource does not travel to another "
+            r"process; pickle the object it holds, if that makes sense$",
+        ):
+            pickle.dumps(handle)
+        handle.release()
+
+    def test_a_copy_of_a_weak_handle_is_a_weak_handle(self) -> None:
+        """Copying a ``WeakPtr`` counts one more weak handle, and each resets on its own."""
+        import copy
+        import pickle
+
+        owner = make_shared(Device)
+        weak = owner.weak()
+        copied = copy.copy(weak)
+        assert weak.weak_count == 2
+        copied.reset()
+        del copied
+        gc.collect()
+        assert weak.weak_count == 1
+        with pytest.raises(
+            TypeError,
+            match=r"^can't deep-copy a WeakPtr: copy.copy\(\) it for another weak handle$",
+        ):
+            copy.deepcopy(weak)
+        with pytest.raises(
+            TypeError,
+            match=r"^can't pickle a WeakPtr: the resource it observes stays in this process$",
+        ):
+            pickle.dumps(weak)
+        owner.release()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from osv_idioms.signals import Connection, ScopedConnection, Signal
+
+JOIN_TIMEOUT_S = 30.0
 
 
 class Recorder:
@@ -409,6 +412,31 @@ class TestConnect:
         signal.emit(1)
         assert calls == []
 
+    def test_disconnect_compares_slots_with_no_lock_held(self) -> None:
+        """A slot whose ``__eq__`` connects to the same signal does not deadlock ``disconnect``."""
+        signal = Signal[[int]]()
+
+        class Meddling:
+            def __call__(self, value: int) -> None: ...
+
+            def __eq__(self, other: object) -> bool:
+                signal.connect(print)  # takes the signal's lock
+                return other is self
+
+            __hash__ = object.__hash__
+
+        meddling = Meddling()
+        signal.connect(meddling)
+        done = threading.Event()
+
+        def disconnect() -> None:
+            signal.disconnect(Meddling())
+            done.set()
+
+        threading.Thread(target=disconnect, daemon=True).start()
+        assert done.wait(JOIN_TIMEOUT_S)
+        assert len(signal) == 2
+
     def test_disconnect_all_and_len(self) -> None:
         """len() counts the live connections; disconnect_all() ends them all."""
         signal = Signal[[int]]()
@@ -580,6 +608,22 @@ class TestErrors:
             "raised by slot fail(value: int) -> None of <Signal[[int]] 'changed'>"
         ]
         assert calls == []
+
+    def test_a_recursive_emit_notes_the_slot_once(self) -> None:
+        """The same slot failing at every level of a recursive emit leaves one note, not hundreds."""
+        signal = Signal[[int]](name="deep")
+
+        def recurse(value: int) -> None:
+            if value > 30:
+                raise ValueError("deep enough")
+            signal.emit(value + 1)
+
+        signal.connect(recurse)
+        with pytest.raises(ValueError, match=r"^deep enough") as caught:
+            signal.emit(0)
+        assert caught.value.__notes__ == [
+            "raised by slot recurse(value: int) -> None of <Signal[[int]] 'deep'>"
+        ]
 
     def test_note_names_the_method_of_a_weak_slot(self) -> None:
         """A weakly held method that raises is named by its function."""

@@ -8,8 +8,10 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -621,6 +623,41 @@ class TestChromeTrace:
         assert instants[1]["args"] == {"obj": "text", "message": "'text'"}
         assert document["otherData"] == {"overwritten": 0}
 
+    def test_an_argument_whose_repr_raises_is_a_placeholder(
+        self, unique: Unique, tmp_path: Path
+    ) -> None:
+        """One argument that cannot be shown does not sink the export or the summary."""
+
+        class Unshowable:
+            def __repr__(self) -> str:
+                raise RuntimeError("no repr")
+
+            def __format__(self, spec: str) -> str:
+                raise LookupError("no format")
+
+        plain, templated = unique("unshowable"), unique("unformattable")
+        trace_plain = declare_tracepoint(plain, "obj")
+        trace_templated = declare_tracepoint(templated, "obj", fmt="{obj}")
+        trace.clear()
+        enable(plain)
+        enable(templated)
+        trace_plain(Unshowable())
+        trace_templated(Unshowable())
+        trace_plain("fine")
+        assert trace.write_chrome_trace(tmp_path / "t.json") == 3
+        instants = [
+            r["args"]
+            for r in json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))["traceEvents"]
+            if r["ph"] == "i"
+        ]
+        shown = "<Unshowable object: repr() raised RuntimeError: no repr>"
+        assert instants == [
+            {"obj": shown, "message": f"obj={shown}"},
+            {"obj": shown, "message": "<bad format '{obj}': LookupError: no format>"},
+            {"obj": "fine", "message": "obj='fine'"},
+        ]
+        assert trace.summary().counts == {plain: 2, templated: 1}
+
     def test_pairs_become_slices_per_thread(self) -> None:
         """``foo``/``foo_ret`` and ``mutex_lock_wait``/``mutex_lock_wake`` pair within a thread."""
         trace_ = self.make(
@@ -685,3 +722,43 @@ class TestChromeTrace:
             "mutex_lock_wait",
             None,
         ]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_while_the_registry_was_busy_can_trace(unique: Unique) -> None:
+    """A fork while another thread holds the registry lock leaves the child free to trace.
+
+    The lock is taken directly (the only way to hold it from a test); the
+    child then declares and counts a tracepoint, which needs it.
+    """
+    from osv_idioms.trace import _points
+
+    name = unique("forked")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with _points._lock:
+            holding.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(30)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads running
+            pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                point = declare_tracepoint(name, "v")
+                with trace.count(name) as counters:
+                    point(1)
+                status = 0 if counters[name] == 1 else 2
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        release.set()
+        holder.join(30)
+    assert os.waitstatus_to_exitcode(status) == 0

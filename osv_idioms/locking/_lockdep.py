@@ -13,6 +13,7 @@ Off by default: then nothing here runs on the lock path.
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import threading
 import traceback
@@ -47,6 +48,7 @@ class _State:
 state = _State()
 _graph: dict[str, dict[str, _Edge]] = {}  # held class -> acquired class -> first sighting
 _graph_lock = threading.Lock()  # writers only; readers look edges up without it
+os.register_at_fork(after_in_child=getattr(_graph_lock, "_at_fork_reinit"))  # noqa: B009
 _plain_classes: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 _plain_serial = iter(range(1, sys.maxsize))
 

@@ -18,6 +18,7 @@ from _thread import RLock as _CRLock
 from collections.abc import Callable
 from typing import Any
 
+from ..interrupts import acquire_into, deferred
 from ..trace import tracepoint
 from ..trace._points import watch_activity
 from . import _lockdep
@@ -195,6 +196,7 @@ def _check_arguments(blocking: Any, timeout: Any) -> None:
         _c_release(lock)
 
 
+@deferred
 def acquire_traced(self: Mutex, blocking: bool = True, timeout: float = -1) -> bool:
     """Take ``self`` firing the tracepoints, without lock-order checking.
 
@@ -207,11 +209,35 @@ def acquire_traced(self: Mutex, blocking: bool = True, timeout: float = -1) -> b
             trace_mutex_try_lock(self, got)
             return got
     trace_mutex_lock(self)
-    if _c_acquire(self, False):
+    return bool(_c_acquire(self, False)) or _wait_giving_back(self, timeout)
+
+
+def wait_for_mutex(mutex: Mutex, timeout: float, held: list[Any]) -> bool:
+    """Wait for ``mutex``, firing ``mutex_lock_wait`` and ``_wake``; note it in ``held`` as taken.
+
+    Ctrl-C can break the wait; whatever the interrupt finds taken is in ``held``.
+    """
+    trace_mutex_lock(mutex)
+    if _c_acquire(mutex, False):
+        held.append(mutex)
         return True
-    trace_mutex_lock_wait(self)
-    got = bool(_c_acquire(self, True, timeout))
-    trace_mutex_lock_wake(self)
+    trace_mutex_lock_wait(mutex)
+    got = acquire_into(held, mutex, timeout, _c_acquire)
+    trace_mutex_lock_wake(mutex)
+    return got
+
+
+def _wait_giving_back(mutex: Mutex, timeout: float) -> bool:
+    """Wait for ``mutex`` (busy when this is called); an interrupt leaves it not taken."""
+    held: list[Any] = []
+    trace_mutex_lock_wait(mutex)
+    try:
+        got = acquire_into(held, mutex, timeout, _c_acquire)
+    except BaseException:
+        for taken in held:
+            _c_release(taken)
+        raise
+    trace_mutex_lock_wake(mutex)
     return got
 
 
@@ -224,6 +250,7 @@ def release_traced(self: Mutex) -> None:
     trace_mutex_unlock(self)
 
 
+@deferred
 def _traced_acquire(self: Mutex, blocking: bool = True, timeout: float = -1) -> bool:
     if not _checking.enabled or _c_is_owned(self):
         return acquire_traced(self, blocking, timeout)
@@ -237,7 +264,7 @@ def _traced_acquire(self: Mutex, blocking: bool = True, timeout: float = -1) -> 
     if not blocking or _Switch.tracing:
         got = acquire_traced(self, blocking, timeout)
     else:  # checking without tracing: skip the (empty) tracepoint calls
-        got = bool(_c_acquire(self, False)) or bool(_c_acquire(self, True, timeout))
+        got = bool(_c_acquire(self, False)) or _wait_giving_back(self, timeout)
     if got:
         stack.append(self)
     return got
@@ -252,12 +279,14 @@ def _forget(self: Mutex) -> None:
         _lockdep.after_release(self)
 
 
+@deferred
 def _traced_release(self: Mutex) -> None:
     if _c_recursion_count(self) == 1:  # the last level (0 when not owned)
         _forget(self)
     release_traced(self)
 
 
+@deferred
 def _traced_exit(self: Mutex, exc_type: object, exc: object, tb: object) -> None:
     if _c_recursion_count(self) == 1:  # ``_forget``, written out: this is the hot path
         stack = _held.stack
@@ -273,6 +302,7 @@ def _traced_exit(self: Mutex, exc_type: object, exc: object, tb: object) -> None
         trace_mutex_unlock(self)
 
 
+@deferred
 def _traced_release_save(self: Mutex) -> Any:
     """``Condition.wait`` releases every level at once: the mutex is free while it waits."""
     saved = _c_release_save(self)
@@ -281,6 +311,7 @@ def _traced_release_save(self: Mutex) -> Any:
     return saved
 
 
+@deferred
 def _traced_acquire_restore(self: Mutex, saved: Any) -> None:
     trace_mutex_lock(self)
     _c_acquire_restore(self, saved)

@@ -16,8 +16,10 @@ from types import TracebackType
 from typing import Any, Protocol, final, runtime_checkable
 
 from ..errors import LockNotHeldError, LockTimeout
+from ..interrupts import acquire_into, deferred
 from . import _lockdep
-from ._mutex import Mutex, acquire_traced, instrumented, release_traced
+from ._mutex import Mutex, acquire_traced, instrumented, release_traced, wait_for_mutex
+from ._mutex import _Switch as _mutex_switch  # pyright: ignore[reportPrivateUsage]
 
 
 @runtime_checkable
@@ -72,10 +74,13 @@ class _LockUnlockAdapter:
 
 
 _checking = _lockdep.state  # bound once: read on every entry
+_watched = _mutex_switch  # instrumented while lock-order checking or a mutex tracepoint is on
 _held = _lockdep.held
 
+# The C locks: taken with acquire_into, so an interrupt can't come between taking and noting.
+_C_LOCKS = frozenset({type(threading.Lock()), type(threading.RLock())})
 # Types known to have acquire()/release(); others are looked at once and remembered.
-_ACQUIRE_TYPES: set[type] = {type(threading.Lock()), type(threading.RLock()), Mutex}
+_ACQUIRE_TYPES: set[type] = {*_C_LOCKS, Mutex}
 _LOCK_UNLOCK_TYPES: set[type] = set()
 
 
@@ -165,18 +170,21 @@ class with_lock:
         self._locks: tuple[Any, ...] = locks
         self._timeout = timeout
 
+    @deferred
     def __enter__(self) -> None:
         locks = self._locks
         count = len(locks)  # compared as a number: a tuple's length would narrow its type
-        if _checking.enabled or self._timeout is not None or count > 2:
+        if _watched.instrumented or self._timeout is not None or count > 2:
             self._enter_general()
             return
-        # One or two locks, no timeout, nothing checked: the common case, kept short.
+        # One or two locks, no timeout, nothing watching: the common case, kept short.
+        # Both are tried without waiting; only a busy lock sends it to the waiting path.
+        # (Watched mutexes take the general path, which fires mutex_lock for the first.)
         first = locks[0]
         taken = False
         try:
-            taken = first.acquire()
-            if count == 1 or locks[-1].acquire(False):
+            taken = first.acquire(False)
+            if taken and (count == 1 or locks[-1].acquire(False)):
                 return
         except AttributeError:
             if taken:
@@ -188,8 +196,9 @@ class with_lock:
             if taken:
                 first.release()
             raise
-        first.release()
-        self._take_all(_plain_take, start=1)  # block on the busy one, as std::lock does
+        if taken:
+            first.release()
+        self._take_all(_plain_take)
 
     def _adapt_or_refuse(self) -> None:
         """After an AttributeError: adapt lock()/unlock() objects, refuse non-lockables."""
@@ -211,17 +220,20 @@ class with_lock:
         for lock in originals:
             _lockdep.after_acquire(lock)
 
-    def _take_all(self, take: Callable[[Any, bool, float], bool], start: int = 0) -> None:
-        """``std::lock``: block on one lock, try the rest; on a miss, back off and block on it."""
+    def _take_all(self, take: Callable[[Any, bool, float], bool]) -> None:
+        """``std::lock``: wait for one lock, try the rest; on a miss, back off, wait for that one.
+
+        The wait can be interrupted (Ctrl-C breaks a wait that never ends);
+        whatever was taken when the interrupt came is given back.
+        """
         locks = self._locks
         deadline = None if self._timeout is None else time.monotonic() + self._timeout
-        first = start
+        first = 0
         while True:
             taken: list[Any] = []
             try:
-                if not take(locks[first], True, _remaining(deadline)):
+                if not _wait_for(take, locks[first], _remaining(deadline), taken):
                     raise self._timed_out(first)  # noqa: TRY301 - taken locks go back below
-                taken.append(locks[first])
                 for step in range(1, len(locks)):
                     index = (first + step) % len(locks)
                     if not take(locks[index], False, -1):
@@ -242,6 +254,7 @@ class with_lock:
             "no lock of the group is held"
         )
 
+    @deferred
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -259,6 +272,22 @@ class with_lock:
 
 def _plain_take(lock: Any, blocking: bool, timeout: float) -> bool:
     return bool(lock.acquire(blocking, timeout))
+
+
+def _wait_for(
+    take: Callable[[Any, bool, float], bool], lock: Any, timeout: float, taken: list[Any]
+) -> bool:
+    """Wait for ``lock`` with ``take``, noting it in ``taken`` in the same step as taking it."""
+    if isinstance(lock, Mutex):
+        return wait_for_mutex(lock, timeout, taken)
+    if type(lock) in _C_LOCKS:
+        return acquire_into(taken, lock, timeout)
+    # Any other lockable: its acquire is Python, which an interrupt can cut short
+    # anywhere; the best that can be done here is to note it as soon as it returns.
+    if take(lock, True, timeout):
+        taken.append(lock)
+        return True
+    return False
 
 
 def _give_back(taken: list[Any]) -> None:
@@ -306,12 +335,14 @@ class drop_lock:
         self._lock: Any = _as_acquirable(lock)  # a TypeError here names what is not lockable
         self._original: object = lock
 
+    @deferred
     def __enter__(self) -> None:
         _check_held_once(self._original)
         self._lock.release()  # an instrumented mutex updates its own records
         if not isinstance(self._original, Mutex):
             _lockdep.after_release(self._original)
 
+    @deferred  # the lock must come back whatever happens: Ctrl-C waits for it too
     def __exit__(
         self,
         exc_type: type[BaseException] | None,

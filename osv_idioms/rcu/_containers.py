@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any, Generic, TypeVar, final, overload
 
+from ..interrupts import acquire_into, deferred
 from ..locking import Mutex
 from ._domain import RcuDomain, default_domain
 
@@ -43,6 +44,7 @@ class _Published:
         self.domain: RcuDomain = default_domain if domain is None else domain
         self.writer: Mutex = writer
 
+    @deferred  # every value retires, or the interrupt waits until they all have
     def _retire(self, retire: Callable[[Any], object] | None, values: Iterable[Any]) -> None:
         if retire is None:
             return
@@ -71,15 +73,20 @@ class CopyUpdate(Generic[T]):
         self._retire = retire
         self._draft: Draft[T] | None = None
 
+    @deferred
     def __enter__(self) -> Draft[T]:
-        self._ptr.writer.acquire()
+        writer = self._ptr.writer
+        held: list[Mutex] = []
         try:
+            acquire_into(held, writer)  # Ctrl-C can end the wait; held says if it was taken
             self._draft = Draft(copy.copy(self._ptr.read()))
         except BaseException:
-            self._ptr.writer.release()
+            for mutex in held:
+                mutex.release()
             raise
         return self._draft
 
+    @deferred  # published, writer released and old value retired: all or none
     def __exit__(
         self,
         exc_type: type[BaseException] | None,

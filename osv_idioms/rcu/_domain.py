@@ -14,6 +14,9 @@ batches: one grace period, then every callback of the batch, in order.
 from __future__ import annotations
 
 import atexit
+import functools
+import os
+import sys
 import threading
 import time
 import traceback
@@ -27,6 +30,7 @@ from typing import Any, Self, final
 from typing_extensions import TypeVarTuple
 
 from ..errors import GracePeriodTimeout, RcuCallbackWarning, RcuReaderExitedWarning
+from ..interrupts import deferred
 from ..trace import tracepoint
 
 Ts = TypeVarTuple("Ts")
@@ -70,12 +74,14 @@ class Reader:
         self.nesting: int = 0  # written only by the owning thread
         self.period: int = 0  # the grace period its outermost section began; 0 when outside
 
+    @deferred  # period and nesting change together, or not at all
     def __enter__(self) -> Self:
         if self.nesting == 0:
             self.period = self._domain.period
         self.nesting += 1  # thread-owned: no other thread writes it
         return self
 
+    @deferred
     def __exit__(
         self,
         exc_type: type[BaseException] | None = None,
@@ -98,13 +104,32 @@ class Reader:
     leave = __exit__  # for sections opened with ``__enter__()`` by hand
 
 
+class _ThreadEnd:
+    """Kept in a thread's thread-local data, so it dies with the thread.
+
+    The domain holds a weak reference to it whose callback forgets the
+    thread's reader: records go as threads end, however the thread was made.
+    """
+
+    __slots__ = ("__weakref__",)
+
+
 class _ThreadReaders(threading.local):
     """Finds the calling thread's reader; the first lookup in a thread registers one."""
 
     reader: Reader
+    end: _ThreadEnd
 
     def __init__(self, domain: RcuDomain) -> None:
-        self.reader = domain._register(threading.current_thread())  # pyright: ignore[reportPrivateUsage]
+        self.end = _ThreadEnd()
+        self.reader = domain._register(threading.current_thread(), self.end)  # pyright: ignore[reportPrivateUsage]
+
+
+def _thread_ended(domain_ref: weakref.ref[RcuDomain], reader: Reader, _end: object) -> None:
+    """A reader's thread ended: forget its record (and note it if it was inside a section)."""
+    domain = domain_ref()
+    if domain is not None:
+        domain._forget(reader)  # pyright: ignore[reportPrivateUsage]
 
 
 @final
@@ -128,14 +153,18 @@ class RcuDomain:
         "_callbacks",
         "_closed",
         "_done",
+        "_ended_inside",
         "_grace_lock",
+        "_in_flight",
         "_local",
         "_on_error",
+        "_pid",
         "_queue_lock",
         "_queued",
         "_readers",
         "_reclaimer",
         "_register_lock",
+        "_thread_ends",
         "_wake",
         "name",
         "period",
@@ -145,30 +174,54 @@ class RcuDomain:
         self.name: str = name
         self.period: int = 1  # read by every reader at entry; only synchronize() advances it
         self._readers: tuple[Reader, ...] = ()  # replaced, never mutated
-        self._register_lock = threading.Lock()
-        self._local = _ThreadReaders(self)
+        # The weak references that forget a reader when its thread ends: kept alive here.
+        self._thread_ends: dict[Reader, weakref.ref[_ThreadEnd]] = {}
+        self._ended_inside: list[str] = []  # threads that ended inside a section, to report
+        self._pid = os.getpid()  # threads a fork leaves behind did not end inside anything
         self._on_error = on_error
-        self._callbacks: deque[tuple[int, Callable[..., object], tuple[Any, ...]]] = deque()
+        self._callbacks: deque[_Queued] = deque()
         self._queued = 0  # callbacks queued so far; a callback's ticket is its number: _queue_lock
+        self._batches_done = 0  # the highest ticket run; guarded by _done
+        # The batch the reclaimer is running, and how many of it it has started.
+        self._in_flight: tuple[list[_Queued], list[int]] = ([], [0])
+        self._closed = False
+        self._reclaimer: threading.Thread | None = None
+        self._make_locks()
+        self._local = _ThreadReaders(self)
+        _live_domains.add(self)
+
+    def _make_locks(self) -> None:
+        """Make the locks and events anew (in a forked child too, where old ones may be held)."""
+        self._register_lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._grace_lock = threading.Lock()
         self._done = threading.Condition(threading.Lock())
-        self._batches_done = 0  # the highest ticket run; guarded by _done
         self._wake = threading.Event()
-        self._closed = False
-        self._reclaimer: threading.Thread | None = None
-        _live_domains.add(self)
 
     def __repr__(self) -> str:
         return f"<RcuDomain {self.name!r} period {self.period} readers {len(self._readers)}>"
 
     # --- readers -----------------------------------------------------------------------
 
-    def _register(self, thread: threading.Thread) -> Reader:
+    @deferred
+    def _register(self, thread: threading.Thread, end: _ThreadEnd) -> Reader:
         reader = Reader(self, thread)
         with self._register_lock:
+            self._thread_ends[reader] = weakref.ref(
+                end, functools.partial(_thread_ended, weakref.ref(self), reader)
+            )
             self._readers = (*self._readers, reader)
         return reader
+
+    @deferred
+    def _forget(self, reader: Reader) -> None:
+        """Drop the record of a thread that ended; note it if it ended inside a section."""
+        if reader.nesting and self._pid == os.getpid():  # not a thread a fork left behind
+            self._ended_inside.append(reader.thread.name)
+        reader.period = 0
+        with self._register_lock:
+            self._thread_ends.pop(reader, None)
+            self._readers = tuple(r for r in self._readers if r is not reader)
 
     def read_lock(self) -> Reader:
         """The calling thread's read section, as a nestable context manager.
@@ -213,12 +266,10 @@ class RcuDomain:
         with self._grace_lock:  # the counter only ever moves forward
             self.period += 1
             target = self.period
+        self._report_ended_inside()
         pause = _POLL_START_S
         for reader in self._readers:
             while 0 < reader.period < target:
-                if not reader.thread.is_alive():
-                    self._forget_dead_reader(reader)
-                    break
                 if deadline is not None and time.monotonic() >= deadline:
                     raise GracePeriodTimeout(
                         f"synchronize() timed out after {timeout:g} s: thread "
@@ -226,50 +277,63 @@ class RcuDomain:
                     )
                 time.sleep(pause)
                 pause = min(pause * 2, _POLL_MAX_S)
-        self._prune_ended_threads()
 
-    def _prune_ended_threads(self) -> None:
-        """Drop the records of threads that ended outside any section (short-lived workers)."""
-        ended = [r for r in self._readers if r.period == 0 and not r.thread.is_alive()]
-        if ended:
-            with self._register_lock:
-                self._readers = tuple(r for r in self._readers if r not in ended)
+    def _report_ended_inside(self) -> None:
+        while self._ended_inside:
+            name = self._ended_inside.pop(0)
+            warnings.warn(
+                f"thread {name!r} ended inside a read section of {self.name!r}; "
+                "grace periods no longer wait for it",
+                RcuReaderExitedWarning,
+                stacklevel=4,  # the caller of synchronize()
+            )
 
     @property
     def readers(self) -> int:
-        """How many threads have a reader record in this domain."""
+        """How many live threads have a reader record in this domain."""
         return len(self._readers)
-
-    def _forget_dead_reader(self, reader: Reader) -> None:
-        warnings.warn(
-            f"thread {reader.thread.name!r} ended inside a read section of {self.name!r}; "
-            "grace periods no longer wait for it",
-            RcuReaderExitedWarning,
-            stacklevel=4,  # the caller of synchronize()
-        )
-        reader.period = 0
-        with self._register_lock:
-            self._readers = tuple(r for r in self._readers if r is not reader)
 
     # --- deferred callbacks ------------------------------------------------------------
 
+    @deferred  # the ticket and the queued callback go together
     def call_rcu(self, fn: Callable[[*Ts], object], *args: *Ts) -> None:
         """Run ``fn(*args)`` on the reclaimer thread after a grace period.
 
         It never blocks the caller and never waits inside the caller's section:
         the callback is queued, and the reclaimer batches callbacks behind one
-        grace period. An exception in a callback is reported (``on_error``, else
-        ``RcuCallbackWarning``) and later callbacks still run.
+        grace period. Whatever a callback raises (``SystemExit`` and
+        ``KeyboardInterrupt`` included) is reported (``on_error``, else
+        ``RcuCallbackWarning``) and the later callbacks still run. Once the
+        interpreter is exiting, a domain closed by the exit hook runs the
+        callback at once, after a grace period, in the calling thread.
+
+        Raises:
+            TypeError: ``fn`` is not callable.
+            RuntimeError: the domain was closed.
         """
         if not callable(fn):
             raise TypeError(f"call_rcu() needs a callable, got {type(fn).__name__}")
-        if self._closed:
-            raise RuntimeError(f"RCU domain {self.name!r} is closed")
         with self._queue_lock:  # tickets and queue order agree, so barrier() can trust them
-            self._queued += 1
-            self._callbacks.append((self._queued, fn, args))
-        self._ensure_reclaimer()
-        self._wake.set()
+            accepted = not self._closed
+            if accepted:
+                self._queued += 1
+                self._callbacks.append((self._queued, fn, args))
+        if accepted:
+            self._ensure_reclaimer()
+            self._wake.set()
+        elif _Exit.started:
+            self._run_now(fn, args)
+        else:
+            raise RuntimeError(f"RCU domain {self.name!r} is closed")
+
+    def _run_now(self, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
+        """At interpreter exit, after the reclaimer stopped: a grace period, then the callback."""
+        try:
+            self.synchronize(_EXIT_BARRIER_S)
+        except BaseException as exc:
+            self._report(fn, exc)
+            return
+        self._run_one(fn, args)
 
     def dispose(self, resource: Any) -> None:
         """Call ``resource.close()`` after a grace period (OSv's ``rcu_dispose``)."""
@@ -284,12 +348,17 @@ class RcuDomain:
         """Wait until every callback queued before this call has run.
 
         Raises:
-            RuntimeError: called inside a read section of this domain.
+            RuntimeError: called inside a read section of this domain, or by
+                an RCU callback of this domain (it would wait for itself).
             GracePeriodTimeout: ``timeout`` seconds passed first.
         """
         self._refuse_inside_section("barrier()")
+        self._refuse_in_callback("barrier()")
         with self._queue_lock:
             ticket = self._queued
+        if self._batches_done < ticket:
+            self._ensure_reclaimer()  # after a fork, the child's is started here
+            self._wake.set()
         with self._done:
             if not self._done.wait_for(lambda: self._batches_done >= ticket, timeout):
                 raise GracePeriodTimeout(
@@ -297,11 +366,19 @@ class RcuDomain:
                     f"{self.name!r} still waiting for a grace period"
                 )
 
+    def _refuse_in_callback(self, what: str) -> None:
+        if self._reclaimer is threading.current_thread():
+            raise RuntimeError(
+                f"{what} called by an RCU callback of {self.name!r} would wait for that "
+                "callback to finish: a deadlock. Queue the work with call_rcu() instead"
+            )
+
     def pending(self) -> int:
         """How many callbacks are queued and not yet run."""
         with self._done:
             return self._queued - self._batches_done
 
+    @deferred
     def _ensure_reclaimer(self) -> None:
         if self._reclaimer is not None:
             return
@@ -317,26 +394,56 @@ class RcuDomain:
                 self._reclaimer = thread
 
     def _run_batch(self) -> None:
-        """Take every queued callback, wait one grace period, run them in order."""
-        batch: list[tuple[int, Callable[..., object], tuple[Any, ...]]] = []
+        """Take every queued callback, wait one grace period, run them in order.
+
+        Nothing taken is ever lost: should anything but a callback raise, the
+        callbacks not yet started go back in front of the queue.
+        """
+        batch: list[_Queued] = []
         while self._callbacks:
             batch.append(self._callbacks.popleft())
         if not batch:
             return
-        self.synchronize()
-        trace_rcu_callbacks(self.name, len(batch))
-        for _, fn, args in batch:
-            try:
-                fn(*args)
-            except Exception as exc:
-                self._report(fn, exc)
+        started = [0]
+        self._in_flight = (batch, started)  # what a forked child must queue again
+        try:
+            self._grace_period_for_batch()
+            trace_rcu_callbacks(self.name, len(batch))
+            for index, (_, fn, args) in enumerate(batch):
+                started[0] = index + 1
+                self._run_one(fn, args)
+        except BaseException:
+            self._callbacks.extendleft(reversed(batch[started[0] :]))
+            raise
+        finally:
+            self._in_flight = ([], [0])
         with self._done:
             self._batches_done = batch[-1][0]
             self._done.notify_all()
 
+    def _grace_period_for_batch(self) -> None:
+        """``synchronize()`` for the reclaimer, where a warning made an error must not stop it."""
+        while True:
+            try:
+                self.synchronize()
+            except Warning as warning:  # said here; the next try has one thing less to say
+                _unraisable(warning, f"the reclaimer of RCU domain {self.name!r}")
+            else:
+                return
+
+    def _run_one(self, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:
+            self._report(fn, exc)
+
     def _report(self, fn: Callable[..., object], exc: BaseException) -> None:
+        """Say that a callback raised: ``on_error`` if given, else a warning; never raise."""
         if self._on_error is not None:
-            self._on_error(fn, exc)
+            try:
+                self._on_error(fn, exc)
+            except BaseException as failure:
+                _unraisable(failure, f"on_error of RCU domain {self.name!r}")
             return
         try:
             warnings.warn(
@@ -349,17 +456,59 @@ class RcuDomain:
             traceback.print_exception(exc)
 
     def close(self, timeout: float | None = _EXIT_BARRIER_S) -> None:
-        """Run the callbacks still queued, then stop the reclaimer; later ``call_rcu`` fails."""
-        if self._closed:
-            return
-        if self._callbacks:
+        """Run every callback queued so far, then stop the reclaimer; later ``call_rcu`` fails.
+
+        Raises:
+            GracePeriodTimeout: the callbacks could not all run within
+                ``timeout``; the domain stays open, with nothing dropped.
+            RuntimeError: called inside a read section, or by an RCU callback.
+        """
+        self._refuse_in_callback("close()")
+        with self._queue_lock:
+            if self._closed:
+                return
+            self._closed = True  # from here no call_rcu is accepted, so barrier() sees all
+        try:
             self.barrier(timeout)
-        self._closed = True
+        except BaseException:
+            with self._queue_lock:
+                self._closed = False
+            raise
         self._wake.set()
         reclaimer = self._reclaimer
-        if reclaimer is not None and reclaimer is not threading.current_thread():
+        if reclaimer is not None:
             reclaimer.join(timeout)
         _live_domains.discard(self)
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: new locks, this thread's reader only, and the work still to do.
+
+        The other threads, the reclaimer among them, do not exist in the child;
+        the callbacks the reclaimer had taken but not started go back in front.
+        """
+        self._make_locks()
+        me = threading.current_thread()
+        self._readers = tuple(r for r in self._readers if r.thread is me)
+        self._thread_ends = {r: e for r, e in self._thread_ends.items() if r.thread is me}
+        self._pid = os.getpid()
+        batch, started = self._in_flight
+        self._callbacks.extendleft(reversed(batch[started[0] :]))
+        self._in_flight = ([], [0])
+        self._reclaimer = None
+        if self._callbacks:
+            self._wake.set()
+
+
+_Queued = tuple[int, Callable[..., object], tuple[Any, ...]]
+
+
+def _unraisable(exc: BaseException, where: str) -> None:
+    """Report an exception no caller can see, as Python prints one raised in ``__del__``."""
+    try:
+        print(f"Exception ignored in {where}:", file=sys.stderr)
+        traceback.print_exception(exc, file=sys.stderr)
+    except BaseException:  # stderr is gone (late at exit): nothing more can be said
+        pass
 
 
 def _reclaim_forever(domain_ref: weakref.ref[RcuDomain], wake: threading.Event) -> None:
@@ -373,10 +522,19 @@ def _reclaim_forever(domain_ref: weakref.ref[RcuDomain], wake: threading.Event) 
         domain = domain_ref()
         if domain is None:
             return
-        domain._run_batch()  # pyright: ignore[reportPrivateUsage]
+        try:
+            domain._run_batch()  # pyright: ignore[reportPrivateUsage]
+        except BaseException as exc:
+            _unraisable(exc, f"the reclaimer of RCU domain {domain.name!r}")
         if domain._closed and not domain._callbacks:  # pyright: ignore[reportPrivateUsage]
             return
         del domain
+
+
+class _Exit:
+    """Whether the interpreter is exiting: closed domains then run callbacks at once."""
+
+    started = False
 
 
 _live_domains: weakref.WeakSet[RcuDomain] = weakref.WeakSet()
@@ -387,7 +545,8 @@ default_domain: RcuDomain = RcuDomain("default")
 
 @atexit.register
 def _run_callbacks_left_at_exit() -> None:
-    """Callbacks queued when the interpreter exits still run (a bounded wait)."""
+    """Callbacks queued at exit still run (a bounded wait); those queued later, at once."""
+    _Exit.started = True
     for domain in list(_live_domains):
         try:
             domain.close(_EXIT_BARRIER_S)
@@ -395,3 +554,11 @@ def _run_callbacks_left_at_exit() -> None:
             warnings.warn(
                 f"RCU domain {domain.name!r} at exit: {exc}", RuntimeWarning, stacklevel=2
             )
+
+
+def _after_fork_in_child() -> None:
+    for domain in list(_live_domains):
+        domain._after_fork_in_child()  # pyright: ignore[reportPrivateUsage]
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -13,6 +13,7 @@ import threading
 from typing import Generic, TypeVar, cast, final
 
 from ..errors import RefCountError, ReleasedHandleError
+from ..interrupts import deferred
 from ._shared import Handle, _describe  # pyright: ignore[reportPrivateUsage]
 
 _STRIPES = tuple(threading.Lock() for _ in range(64))
@@ -55,6 +56,7 @@ class IntrusiveRefCounted:
             self._osv_refs = count
         return count
 
+    @deferred  # the count reaching 0 and on_last_release() go together
     def release(self) -> int:
         """Drop a reference; the last one calls ``on_last_release()``. Return the new count.
 
@@ -83,6 +85,7 @@ class IntrusiveRefCounted:
 T = TypeVar("T", bound=IntrusiveRefCounted)
 
 
+@deferred
 def ref_if_positive(obj: T) -> IntrusivePtr[T] | None:
     """Take a reference only if the object still has one (OSv's ``fhold_if_positive``).
 
@@ -120,6 +123,7 @@ class IntrusivePtr(Handle, Generic[T]):
 
     __slots__ = ("_obj",)
 
+    @deferred  # the reference and the handle that holds it go together
     def __init__(self, obj: T) -> None:
         self._mine: list[object] = []  # until it owns something: __del__ finds nothing to do
         if not isinstance(obj, IntrusiveRefCounted):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -145,6 +149,11 @@ class IntrusivePtr(Handle, Generic[T]):
         self.get()
         return IntrusivePtr(self._obj)
 
+    def __copy__(self) -> IntrusivePtr[T]:
+        """``copy.copy(handle)`` is another handle with a reference of its own: ``clone()``."""
+        return self.clone()
+
+    @deferred
     def release(self) -> None:
         """Drop this handle's reference (once; later calls do nothing)."""
         try:

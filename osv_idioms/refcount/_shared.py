@@ -9,6 +9,8 @@ last owner lets go, rather than whenever the garbage collector gets to it.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import threading
 import warnings
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, final
 
 from ..errors import BadWeakPtr, LeakedHandleError, ReleasedHandleError
+from ..interrupts import deferred
 from ..rcu import RcuDomain, default_domain
 
 T = TypeVar("T")
@@ -116,7 +119,12 @@ class _Control:
         return False
 
     def destroy(self) -> None:
-        """Run the deleter once the last owner is gone (called with no lock held)."""
+        """Run the deleter once the last owner is gone (called with no lock held).
+
+        It runs inside the release that let the last owner go, which holds
+        Ctrl-C back: the resource is closed whatever happens, and an interrupt
+        that came meanwhile is raised once the deleter returns.
+        """
         obj, self.obj = self.obj, None
         if self.defer is not None:
             self.defer.call_rcu(self.deleter, obj)
@@ -162,9 +170,28 @@ class Handle:
     ) -> None:
         self.release()
 
+    @deferred  # Python drops an exception from __del__: Ctrl-C must wait until it is done
     def __del__(self) -> None:
-        if self._mine:  # every constructor sets it first, to [] until the handle owns
+        try:
+            mine = self._mine  # [] until the handle owns
+        except AttributeError:  # never built: a constructor refused its arguments
+            return
+        if mine:
             _collected_unreleased(self, self._label())
+
+    def __deepcopy__(self, memo: object) -> Self:
+        """Refused: a deep copy would be an owner of a copy of the resource no deleter closes."""
+        raise TypeError(
+            f"can't deep-copy a {type(self).__name__}: it owns a resource, and a copy of "
+            "the resource would have no owner to close it; clone() the handle instead"
+        )
+
+    def __reduce_ex__(self, protocol: object) -> Any:
+        """Refused: a handle unpickled elsewhere would own nothing that its deleter closes."""
+        raise TypeError(
+            f"can't pickle a {type(self).__name__}: ownership of a resource does not "
+            "travel to another process; pickle the object it holds, if that makes sense"
+        )
 
 
 @final
@@ -197,6 +224,7 @@ class SharedPtr(Handle, Generic[T]):
 
     __slots__ = ("_control",)
 
+    @deferred
     def __init__(
         self,
         obj: T,
@@ -225,6 +253,7 @@ class SharedPtr(Handle, Generic[T]):
             )
         return self._control.obj  # type: ignore[return-value]
 
+    @deferred  # the token and the handle that owns it go together
     def clone(self) -> SharedPtr[T]:
         """Another owner of the same resource.
 
@@ -237,6 +266,7 @@ class SharedPtr(Handle, Generic[T]):
         control.owners.append(_OWNER)  # this handle owns a token: the list cannot be empty
         return _owning(control)
 
+    @deferred  # the handle's token and the owner count go together
     def release(self) -> None:
         """Let this owner go; the last one to go runs the deleter, here and now.
 
@@ -255,6 +285,10 @@ class SharedPtr(Handle, Generic[T]):
     def use_count(self) -> int:
         """How many owners the resource has now (0 once the last let go)."""
         return self._control.use_count()
+
+    def __copy__(self) -> SharedPtr[T]:
+        """``copy.copy(handle)`` is another owner, as C++'s copy constructor makes: ``clone()``."""
+        return self.clone()
 
     def weak(self) -> WeakPtr[T]:
         """A weak handle: it does not keep the resource, but can ``lock()`` it while it lives."""
@@ -277,7 +311,11 @@ def _owning(control: _Control) -> SharedPtr[Any]:
 
 
 def _collected_unreleased(handle: Handle, label: str) -> None:
-    """A handle was collected while still owning: say so, then release as a safety net."""
+    """A handle was collected while still owning: release it as a safety net, then say so.
+
+    Released first: with warnings turned into errors, the warning raises.
+    """
+    handle.release()
     warnings.warn(
         f"{type(handle).__name__} to {label} was garbage-collected without release(); "
         "it has been released now",
@@ -285,7 +323,6 @@ def _collected_unreleased(handle: Handle, label: str) -> None:
         source=handle,  # with tracemalloc on, Python shows where it was allocated
         stacklevel=2,
     )
-    handle.release()
     if _Strict.on:
         raise LeakedHandleError(f"{type(handle).__name__} to {label} was never released")
 
@@ -313,13 +350,45 @@ def make_shared(
     """
     if not callable(factory):
         raise TypeError(f"make_shared() needs a factory to call, got {type(factory).__name__}")
-    if deleter is not close_if_closeable or rcu is not False:
-        return SharedPtr(factory(*args, **kwargs), deleter=deleter, rcu=rcu)
-    obj = factory(*args, **kwargs)  # the common case, without SharedPtr's argument checks
+    # The object lands in ``made`` in the same C step that makes it, so an interrupt
+    # (the factory itself may be interrupted) never orphans it: the except clause
+    # closes whatever no handle took, and a handle takes it by popping it.
+    made: list[T] = []
+    try:
+        call = functools.partial(factory, **kwargs) if kwargs else factory
+        made.extend(itertools.starmap(call, (args,)))
+        if deleter is not close_if_closeable or rcu is not False:
+            return _own_with(made, deleter, rcu)
+        return _own(made)
+    except BaseException:
+        _close_unowned(made)
+        raise
+
+
+@deferred
+def _own(made: list[T]) -> SharedPtr[T]:
+    """The first owner of the object in ``made``, with the default deleter (the common case)."""
+    obj = made.pop()
     control = _Control(obj, close_if_closeable, None)
     if isinstance(obj, SharedFromThis):
         _adopt_this(obj, control)
-    return _owning(control)
+    handle: SharedPtr[T] = object.__new__(SharedPtr)  # pyright: ignore[reportUnknownVariableType] # _owning(), written out
+    handle._control = control  # pyright: ignore[reportPrivateUsage]
+    handle._mine = [_OWNER]  # pyright: ignore[reportPrivateUsage]
+    return handle
+
+
+@deferred
+def _own_with(made: list[T], deleter: Callable[[T], object], rcu: bool | RcuDomain) -> SharedPtr[T]:
+    handle = SharedPtr(made[-1], deleter=deleter, rcu=rcu)  # checks the arguments first
+    made.pop()
+    return handle
+
+
+@deferred
+def _close_unowned(made: list[Any]) -> None:
+    for obj in made:
+        close_if_closeable(obj)
 
 
 @final
@@ -332,12 +401,15 @@ class WeakPtr(Generic[T]):
 
     __slots__ = ("_control", "_reset")
 
+    @deferred
     def __init__(self, control: _Control) -> None:
+        self._reset = True  # until it counts in control.weak: __del__ and reset() do nothing
+        self._control = control
         with control.lock:
             control.weak += 1
-        self._control = control
-        self._reset = False
+            self._reset = False
 
+    @deferred
     def lock(self) -> SharedPtr[T] | None:
         """A new owner of the resource, or ``None`` if it is gone."""
         control = self._control
@@ -349,6 +421,7 @@ class WeakPtr(Generic[T]):
         """Whether the last owner has let go."""
         return not self._control.alive()
 
+    @deferred
     def reset(self) -> None:
         """Stop observing (``lock()`` returns None from now on); harmless twice."""
         with self._control.lock:
@@ -365,8 +438,26 @@ class WeakPtr(Generic[T]):
         state = "expired" if self.expired() else f"use_count={self._control.use_count()}"
         return f"<WeakPtr to {self._control.label} {state}>"
 
+    def __copy__(self) -> WeakPtr[T]:
+        """``copy.copy(weak)`` is another weak handle to the same resource."""
+        return WeakPtr(self._control)
+
+    def __deepcopy__(self, memo: object) -> WeakPtr[T]:
+        """Refused, as for the owning handles."""
+        raise TypeError("can't deep-copy a WeakPtr: copy.copy() it for another weak handle")
+
+    def __reduce_ex__(self, protocol: object) -> Any:
+        """Refused, as for the owning handles."""
+        raise TypeError("can't pickle a WeakPtr: the resource it observes stays in this process")
+
+    @deferred
     def __del__(self) -> None:
-        self.reset()
+        try:
+            reset = self._reset
+        except AttributeError:  # never built
+            return
+        if not reset:
+            self.reset()
 
 
 class SharedFromThis:

@@ -32,6 +32,7 @@ from typing import (
 
 from ..callbacks import describe
 from ..callbacks._shape import declared_count, specialise
+from ..interrupts import deferred
 from ._connection import Connection, make_once
 from ._emit import emitter, skipped
 from ._slots import fit
@@ -211,14 +212,24 @@ class Signal(Generic[P]):
         return connect_and_return
 
     def disconnect(self, slot: Callable[..., object]) -> int:
-        """Disconnect every connection of ``slot``; returns how many there were."""
+        """Disconnect every connection of ``slot``; returns how many there were.
+
+        The slot is compared (``==``, which may be user code) with no lock
+        held; the matching connections are then disconnected together.
+        """
+        matching = [c for c in self._connections if c._matches(slot)]
+        return self._drop_all(matching)
+
+    @deferred
+    def _drop_all(self, connections: list[Connection]) -> int:
         with self._lock:
-            matching = [c for c in self._connections if c._matches(slot)]
-            for connection in matching:
+            dropped = [c for c in connections if c._live]
+            for connection in dropped:
                 self._drop(connection)
             self._publish(self._live_connections())
-        return len(matching)
+        return len(dropped)
 
+    @deferred
     def disconnect_all(self) -> None:
         """Disconnect every slot."""
         with self._lock:
@@ -232,12 +243,14 @@ class Signal(Generic[P]):
 
     # -- blocking -------------------------------------------------------------
 
+    @deferred
     def block(self) -> None:
         """Make emits do nothing until as many ``unblock()`` calls."""
         with self._lock:
             self._blocks += 1
             self._entries = ()
 
+    @deferred
     def unblock(self) -> None:
         """Undo one ``block()``.
 
@@ -365,7 +378,9 @@ class Signal(Generic[P]):
     # -- what the generated emit calls ------------------------------------------------
 
     def _annotate(self, error: Exception, call: Callable[..., Any]) -> None:
-        error.add_note(f"raised by slot {describe(call)} of {self!r}")
+        note = f"raised by slot {describe(call)} of {self!r}"
+        if note not in getattr(error, "__notes__", ()):  # a recursive emit notes it once
+            error.add_note(note)
 
     def _raise_group(self, failures: list[Exception]) -> None:
         count = len(failures)
@@ -373,6 +388,7 @@ class Signal(Generic[P]):
             f"{count} slot{'' if count == 1 else 's'} of {self!r} raised", failures
         )
 
+    @deferred
     def _prune(self) -> None:
         """Drop the connections whose weakly held objects are gone."""
         with self._lock:
@@ -383,6 +399,7 @@ class Signal(Generic[P]):
 
     # -- writers: all under self._lock ---------------------------------------------
 
+    @deferred  # every writer below changes two snapshots, which must agree
     def _insert(self, connection: Connection) -> None:
         connections = self._connections
         priority = connection.priority
@@ -402,6 +419,7 @@ class Signal(Generic[P]):
     def _live_connections(self) -> tuple[Connection, ...]:
         return tuple([c for c in self._connections if c._live])
 
+    @deferred
     def _remove(self, connection: Connection) -> None:
         with self._lock:
             if connection._live:
@@ -409,6 +427,7 @@ class Signal(Generic[P]):
                 connection._cell[0] = skipped
                 self._publish(tuple([c for c in self._connections if c is not connection]))
 
+    @deferred
     def _claim(self, connection: Connection) -> bool:
         """For ``once``: disconnect and say True, for exactly one caller."""
         with self._lock:
@@ -418,6 +437,7 @@ class Signal(Generic[P]):
             self._publish(self._live_connections())
             return True
 
+    @deferred
     def _adjust_block(self, connection: Connection, step: int) -> None:
         with self._lock:
             blocks = connection._blocks + step
@@ -454,6 +474,7 @@ class Signal(Generic[P]):
     def _sibling(self) -> Self:
         return type(self)(name=self._name)
 
+    @deferred
     def _registered_for(self, instance: object) -> Self:
         """An instance without ``__dict__`` (``__slots__``): its signal lives here, by id."""
         key = id(instance)

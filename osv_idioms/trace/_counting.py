@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Self, final
 
+from ..interrupts import deferred
 from ._points import _check_pattern, _lock, _matches, _Point, _points, _watchers
 
 
@@ -28,17 +29,19 @@ class Counters(Mapping[str, int]):
     tracepoints declared after counting began.
     """
 
-    __slots__ = ("_baselines", "_final", "_specs")
+    __slots__ = ("__weakref__", "_baselines", "_final", "_specs")
 
+    @deferred  # registered, and counting on, together
     def __init__(self, specs: Sequence[str]) -> None:
+        self._final: dict[str, int] | None = {}  # closed until registered: __del__ does nothing
         for spec in specs:
             _check_pattern(spec)
         self._specs = tuple(dict.fromkeys(specs))
         # point -> counter value when it started being watched; replaced, never mutated
         self._baselines: dict[_Point, int] = {}
-        self._final: dict[str, int] | None = None
         with _lock:
-            _watchers.append(self)
+            self._final = None
+            _watchers[id(self)] = self
             for point in _points.values():
                 self._attach(point)
 
@@ -72,16 +75,23 @@ class Counters(Mapping[str, int]):
         points = tuple(self._baselines)
         return tuple(s for s in self._specs if not any(_matches(s, p.name) for p in points))
 
+    @deferred
     def close(self) -> None:
         """Freeze the counts and stop counting what only this object watched."""
         with _lock:
             if self._final is not None:
                 return
             self._final = {spec: self[spec] for spec in self._specs}
-            _watchers[:] = [w for w in _watchers if w is not self]  # Mapping == compares contents
+            _watchers.pop(id(self), None)
             for point in self._baselines:
                 point.counting -= 1
                 point.refresh()
+
+    @deferred
+    def __del__(self) -> None:
+        """A ``Counters`` no one can read stops counting (say, one an interrupt cut off)."""
+        if self._final is None:
+            self.close()
 
     def __enter__(self) -> Self:
         return self

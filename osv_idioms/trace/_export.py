@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast, final
 
-from ._records import TraceEvent, TraceSnapshot, snapshot
+from ._records import TraceEvent, TraceSnapshot, shown, snapshot
 
 _PAIRED_ENDS = {"mutex_lock_wake": "mutex_lock_wait"}
 _END_SUFFIXES = ("_ret", "_err")
@@ -42,7 +42,7 @@ def start_of(name: str) -> str | None:
 
 
 def _json_value(value: object) -> object:
-    return value if isinstance(value, _JSON_SCALARS) else repr(value)
+    return value if isinstance(value, _JSON_SCALARS) else shown(value)
 
 
 def chrome_trace(events: Sequence[TraceEvent], *, pid: int | None = None) -> ChromeDocument:

@@ -21,6 +21,7 @@ import threading
 import time
 import traceback
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from types import CodeType, FunctionType
 from typing import Any, ParamSpec, Protocol, TypeAlias, final
 
 from ..errors import ProbeFailedWarning, TracepointError
+from ..interrupts import deferred
 
 P = ParamSpec("P")
 Probe: TypeAlias = Callable[[str, tuple[object, ...]], object]
@@ -247,10 +249,15 @@ def _callable_name(fn: object) -> str:
 # --- the registry --------------------------------------------------------------------
 
 _lock = threading.RLock()
+# A forked child has only the forking thread: a registry lock another thread held at
+# the fork would stay held for ever. Python's own locks are reset the same way.
+os.register_at_fork(after_in_child=getattr(_lock, "_at_fork_reinit"))  # noqa: B009
 _points: dict[str, _Point] = {}
 _rules: list[tuple[str, bool, bool]] = []  # (pattern, record, backtrace); the last match wins
 _probe_rules: list[tuple[str, Probe, object]] = []  # (pattern, probe, handle)
-_watchers: list[_Watcher] = []  # the open Counters (see _counting); attached to new points
+# The open Counters (see _counting), attached to new points; held weakly, so that a
+# Counters no one can read any more stops counting when it is collected.
+_watchers: weakref.WeakValueDictionary[int, _Watcher] = weakref.WeakValueDictionary()
 _activity_watchers: list[_ActivityWatcher] = []
 _ring = Ring(DEFAULT_BUFFER_SIZE)
 
@@ -299,6 +306,7 @@ def _notify_activity(name: str) -> None:
             watcher.update()
 
 
+@deferred
 def watch_activity(pattern: str, callback: Callable[[bool], None]) -> None:
     """Call ``callback(active)`` now and whenever tracepoints matching ``pattern`` turn on or off.
 
@@ -319,7 +327,7 @@ def _apply_rules(point: _Point) -> None:
     point.probes = tuple(
         probe for pattern, probe, _ in _probe_rules if _matches(pattern, point.name)
     )
-    for watcher in _watchers:
+    for watcher in list(_watchers.values()):
         watcher._attach(point)  # pyright: ignore[reportPrivateUsage]
 
 
@@ -363,6 +371,7 @@ def _check_template(name: str, fmt: str, params: Sequence[str]) -> None:
             )
 
 
+@deferred
 def _declare(name: str, fmt: str, signature: inspect.Signature, site: str, label: str) -> _Point:
     """Register a tracepoint, or return the one this same site declared before."""
     _check_name(name)
@@ -485,6 +494,7 @@ def _check_pattern(pattern: object) -> None:
         raise TypeError(f"a tracepoint pattern must be a non-empty str, got {pattern!r}")
 
 
+@deferred
 def _set_rule(pattern: str, record: bool, backtrace: bool) -> None:
     _check_pattern(pattern)
     with _lock:
@@ -545,6 +555,7 @@ class ProbeHandle:
             return any(handle is self for _, _, handle in _probe_rules)
 
 
+@deferred
 def add_probe(pattern: str, probe: Probe) -> ProbeHandle:
     """Call ``probe(name, args)`` on every hit of the tracepoints matching ``pattern``.
 
@@ -574,6 +585,7 @@ def _remove_failed_probe(probe: Probe) -> None:
     _detach_probes(lambda candidate, _handle: candidate is probe)
 
 
+@deferred
 def _detach_probes(which: Callable[[Probe, object], bool]) -> None:
     with _lock:
         removed = [rule for rule in _probe_rules if which(rule[1], rule[2])]
@@ -594,6 +606,7 @@ def _refresh_matching(pattern: str) -> None:
 # --- the record buffer ------------------------------------------------------------------
 
 
+@deferred
 def install_ring(ring: Ring) -> None:
     global _ring  # noqa: PLW0603 - the one ring every tracepoint appends to
     with _lock:

@@ -66,13 +66,32 @@ class TraceEvent:
 
     @property
     def message(self) -> str:
-        """The arguments shown through the tracepoint's template (or as ``name=value``)."""
+        """The arguments shown through the tracepoint's template (or as ``name=value``).
+
+        An argument whose ``repr`` or ``__format__`` raises is shown as a
+        placeholder naming the error; the other events are not affected.
+        """
         if self.format:
             try:
                 return self.format.format(**self.args)
-            except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-                return f"<bad format {self.format!r}: {exc}>"
-        return " ".join(f"{k}={v!r}" for k, v in self.args.items())
+            except Exception as exc:
+                return f"<bad format {self.format!r}: {type(exc).__name__}: {exc}>"
+        return " ".join(f"{k}={shown(v)}" for k, v in self.args.items())
+
+
+def shown(value: object) -> str:
+    """``repr(value)``, or a placeholder naming the error when its ``__repr__`` raises.
+
+    >>> class Broken:
+    ...     def __repr__(self) -> str:
+    ...         raise RuntimeError("no")
+    >>> shown(Broken())
+    '<Broken object: repr() raised RuntimeError: no>'
+    """
+    try:
+        return repr(value)
+    except Exception as exc:
+        return f"<{type(value).__name__} object: repr() raised {type(exc).__name__}: {exc}>"
 
 
 @final

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self, TextIO, final
 
+from ..interrupts import deferred
 from ._counting import Counters, count
 
 HEADER_EVERY = 25
@@ -87,6 +88,7 @@ class PerfStat:
         "out",
     )
 
+    @deferred  # counting on and the sampler started, together
     def __init__(
         self,
         columns: Sequence[Column],
@@ -150,7 +152,13 @@ class PerfStat:
         if self._stop.is_set():
             return
         self._stop.set()
-        self._sampler.join(timeout=self.interval + 5.0)
+        try:
+            self._sampler.join(timeout=self.interval + 5.0)  # Ctrl-C may end this wait...
+        finally:
+            self._finish()  # ...but never what follows it
+
+    @deferred
+    def _finish(self) -> None:
         if self._wants_row():
             self.print_row()
         self.counters.close()

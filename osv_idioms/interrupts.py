@@ -1,0 +1,238 @@
+"""Ctrl-C held back while library code changes state, and delivered right after.
+
+Python raises ``KeyboardInterrupt`` between any two bytecodes of the main
+thread. CPython's C locks do their work in C, so ``with a, b:`` can't be torn;
+this library's operations are Python, and an interrupt between taking a lock
+and noting that it was taken leaves the lock held for ever. So, as trio does
+for its own internals, the functions that change state in several steps are
+marked ``deferred``: the SIGINT handler this module installs looks at the
+frame the interrupt arrived in and, walking outwards, at the first marked
+frame. A ``deferred`` one means the interrupt is held back and delivered
+again a moment later, when the main thread has left the marked code; an
+``interruptible`` one (or none at all) means it is raised there and then,
+as Python's own handler would.
+
+Blocking waits are never inside deferred code (Ctrl-C must still break a
+wait that never ends): they go through ``acquire_into``, which takes a lock
+and records it in one C-level step, so that an interrupt during or after the
+wait leaves no doubt about what was taken. User code called from deferred
+code (a deleter, a slot, a callback) is called through ``call_interruptibly``.
+
+Nothing here runs on a hot path: marking a function adds its code object to a
+set, once, and the handler runs only when an interrupt arrives.
+
+The handler is installed when this module is imported, in the main thread,
+if SIGINT still has Python's default handler; ``signal.default_int_handler``
+then names it too, so code that checks for the default handler (asyncio's
+runner does) or restores it keeps working. ``OSV_IDIOMS_DEFER_INTERRUPTS=0``
+in the environment leaves SIGINT alone.
+"""
+
+from __future__ import annotations
+
+import _thread
+import functools
+import itertools
+import os
+import signal
+import threading
+from collections.abc import Callable
+from types import CodeType, FrameType
+from typing import Any, ParamSpec, Protocol, TypeVar
+
+__all__ = (
+    "acquire_into",
+    "call_interruptibly",
+    "call_into",
+    "deferred",
+    "installed",
+    "interruptible",
+)
+
+
+class _Acquirable(Protocol):
+    """What ``acquire_into`` takes: a lock whose type has ``acquire(blocking, timeout)``."""
+
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
+
+_DEFERRED: set[CodeType] = set()
+_INTERRUPTIBLE: set[CodeType] = set()
+
+
+def deferred(fn: F) -> F:
+    """Mark ``fn``: an interrupt arriving while its code runs waits until the caller has it back.
+
+    Only for code that never blocks: an interrupt during a wait inside it
+    would wait as long as the wait does.
+
+    >>> from osv_idioms.interrupts import deferred
+    >>> @deferred
+    ... def move(source: list[int], target: list[int]) -> None:
+    ...     target.append(source.pop())   # never half done by Ctrl-C
+    >>> a, b = [1], []
+    >>> move(a, b)
+    >>> a, b
+    ([], [1])
+    """
+    _DEFERRED.add(fn.__code__)
+    return fn
+
+
+def interruptible(fn: F) -> F:
+    """Mark ``fn``: an interrupt while it runs is raised at once, even when deferred code called it.
+
+    >>> from osv_idioms.interrupts import interruptible
+    >>> @interruptible
+    ... def run_user_callback(callback: object) -> None: ...
+    """
+    _INTERRUPTIBLE.add(fn.__code__)
+    return fn
+
+
+@interruptible
+def call_interruptibly(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Call ``fn`` so that an interrupt reaches it, from code that is itself deferred.
+
+    >>> from osv_idioms.interrupts import call_interruptibly
+    >>> call_interruptibly(max, 3, 7)
+    7
+    """
+    return fn(*args, **kwargs)
+
+
+@interruptible
+def acquire_into(
+    held: list[Any],
+    lock: _Acquirable,
+    timeout: float = -1,
+    acquire: Callable[..., bool] | None = None,
+) -> bool:
+    """Wait for ``lock``, appending it to ``held`` in the same C-level step; say if it was taken.
+
+    ``acquire`` is the method to call (default: ``type(lock).acquire``), as
+    ``acquire(lock, True, timeout)``. An interrupt while it waits is raised
+    here with the lock not taken; one raised after the lock was taken finds it
+    in ``held``. Either way, releasing what ``held`` lists is exactly right.
+
+    >>> import threading
+    >>> from osv_idioms.interrupts import acquire_into
+    >>> lock, held = threading.Lock(), []
+    >>> acquire_into(held, lock), held == [lock], lock.locked()
+    (True, True, True)
+    >>> lock.release()
+    """
+    method: Callable[..., bool] = type(lock).acquire if acquire is None else acquire
+    before = len(held)
+    # map() calls acquire, compress() keeps the lock when it said True, extend()
+    # appends it: all in C, with no point between them where Python checks for
+    # an interrupt.
+    held.extend(itertools.compress((lock,), map(method, (lock,), (True,), (timeout,))))
+    return len(held) > before
+
+
+@interruptible
+def call_into(results: list[R], fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> None:
+    """Call ``fn(*args, **kwargs)`` and append what it returns to ``results``, in one C-level step.
+
+    For deferred code that must let an interrupt stop a long call (a factory,
+    say) yet never lose what the call made: an interrupt during the call is
+    raised with ``results`` unchanged; one raised after it finds the result
+    already in ``results``.
+
+    >>> from osv_idioms.interrupts import call_into
+    >>> made = []
+    >>> call_into(made, dict, a=1)
+    >>> made
+    [{'a': 1}]
+    """
+    call = functools.partial(fn, **kwargs) if kwargs else fn
+    results.extend(itertools.starmap(call, (args,)))
+
+
+# --- the handler ---------------------------------------------------------------------
+
+
+def _held_back(frame: FrameType | None) -> bool:
+    """Whether the nearest marked frame, walking out from ``frame``, is deferred."""
+    while frame is not None:
+        code = frame.f_code
+        if code in _DEFERRED:
+            return True
+        if code in _INTERRUPTIBLE:
+            return False
+        frame = frame.f_back
+    return False
+
+
+class _Redelivery:
+    """Whether a held-back interrupt is on its way back; at most one is.
+
+    It is sent from another thread, as a real signal to the main thread, so
+    that it arrives after the handler has returned (a signal tripped inside
+    the handler would call it again at once) and wakes a main thread that
+    has meanwhile started to sleep or wait. The flag takes no lock: a handler
+    may interrupt another handler, and the worst a race does is send one
+    signal more, which is held back again or raised as one interrupt.
+    """
+
+    pending = False
+
+
+def _redeliver(signum: int) -> None:
+    _Redelivery.pending = False
+    main = threading.main_thread().ident
+    if main is not None and hasattr(signal, "pthread_kill"):
+        signal.pthread_kill(main, signum)
+    else:  # pragma: no cover - no pthread_kill (Windows)
+        _thread.interrupt_main(signal.Signals(signum))
+
+
+def _hold_back(signum: int) -> None:
+    if not _Redelivery.pending:
+        _Redelivery.pending = True
+        _thread.start_new_thread(_redeliver, (signum,))
+
+
+_python_default: Callable[[int, FrameType | None], object] = signal.default_int_handler
+
+
+def _on_interrupt(signum: int, frame: FrameType | None) -> None:
+    """The SIGINT handler: Python's, except inside deferred library code."""
+    if _held_back(frame):
+        _hold_back(signum)
+        return
+    _python_default(signum, frame)
+
+
+def installed() -> bool:
+    """Whether this module's SIGINT handler is the one Python calls now.
+
+    >>> from osv_idioms.interrupts import installed
+    >>> isinstance(installed(), bool)
+    True
+    """
+    return signal.getsignal(signal.SIGINT) is _on_interrupt
+
+
+def _install() -> None:
+    if os.environ.get("OSV_IDIOMS_DEFER_INTERRUPTS", "1").strip() == "0":
+        return
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is not _python_default:
+        return  # someone chose another handler (or SIG_IGN): theirs it stays
+    signal.signal(signal.SIGINT, _on_interrupt)
+    signal.default_int_handler = _on_interrupt  # type: ignore[assignment]  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def _after_fork_in_child() -> None:
+    _Redelivery.pending = False  # the thread that would have sent it is not in the child
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+_install()

@@ -40,6 +40,9 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any, ParamSpec, Protocol, TypeVar
 
+from .checks import kind_of
+from .checks import timeout as timeout_seconds
+
 __all__ = (
     "acquire_into",
     "call_interruptibly",
@@ -79,7 +82,7 @@ def deferred(fn: F) -> F:
     >>> a, b
     ([], [1])
     """
-    _DEFERRED.add(fn.__code__)
+    _DEFERRED.add(_code_of(fn, "deferred"))
     return fn
 
 
@@ -90,8 +93,15 @@ def interruptible(fn: F) -> F:
     >>> @interruptible
     ... def run_user_callback(callback: object) -> None: ...
     """
-    _INTERRUPTIBLE.add(fn.__code__)
+    _INTERRUPTIBLE.add(_code_of(fn, "interruptible"))
     return fn
+
+
+def _code_of(fn: object, mark: str) -> CodeType:
+    code = getattr(fn, "__code__", None)
+    if not isinstance(code, CodeType):
+        raise TypeError(f"@{mark} marks a function written in Python, got {kind_of(fn)}")
+    return code
 
 
 @interruptible
@@ -102,6 +112,8 @@ def call_interruptibly(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) ->
     >>> call_interruptibly(max, 3, 7)
     7
     """
+    if not callable(fn):
+        raise TypeError(f"call_interruptibly() calls a callable, got {kind_of(fn)}")
     return fn(*args, **kwargs)
 
 
@@ -126,7 +138,16 @@ def acquire_into(
     (True, True, True)
     >>> lock.release()
     """
-    method: Callable[..., bool] = type(lock).acquire if acquire is None else acquire
+    if not isinstance(held, list):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"acquire_into() notes the lock in a list, got {kind_of(held)}")
+    method: Callable[..., bool] | None = (
+        getattr(type(lock), "acquire", None) if acquire is None else acquire
+    )
+    if not callable(method):
+        raise TypeError(f"acquire_into() takes a lock with acquire(), got {kind_of(lock)}")
+    if timeout != -1 or isinstance(timeout, bool):  # -1 waits for ever, as acquire() takes it
+        seconds = timeout_seconds(timeout)
+        timeout = -1 if seconds is None else seconds
     before = len(held)
     # map() calls acquire, compress() keeps the lock when it said True, extend()
     # appends it: all in C, with no point between them where Python checks for
@@ -150,6 +171,10 @@ def call_into(results: list[R], fn: Callable[..., R], /, *args: Any, **kwargs: A
     >>> made
     [{'a': 1}]
     """
+    if not isinstance(results, list):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"call_into() puts the result in a list, got {kind_of(results)}")
+    if not callable(fn):
+        raise TypeError(f"call_into() calls a callable, got {kind_of(fn)}")
     call = functools.partial(fn, **kwargs) if kwargs else fn
     results.extend(itertools.starmap(call, (args,)))
 

@@ -112,7 +112,7 @@ class TestFunction:
         handler = Function[[int], None]()
         with pytest.raises(
             TypeError,
-            match=r"^can't assign 42 to Function\[\[int\], None\]: a int is not callable$",
+            match=r"^can't assign 42 to Function\[\[int\], None\]: an int is not callable$",
         ):
             handler.assign(42)  # type: ignore[arg-type]
 
@@ -228,7 +228,7 @@ class TestBind:
 
     def test_not_callable(self) -> None:
         """bind() of a non-callable says so."""
-        with pytest.raises(TypeError, match=r"^can't bind 3: a int is not callable$"):
+        with pytest.raises(TypeError, match=r"^can't bind 3: an int is not callable$"):
             bind(3)  # type: ignore[arg-type]
 
     def test_builtin_without_signature_binds(self) -> None:

@@ -149,7 +149,7 @@ class TestMutex:
 
     def test_bad_name(self) -> None:
         """A name must be a str; the error names the type that arrived."""
-        with pytest.raises(TypeError, match=r"^a mutex name must be a str or None, got int$"):
+        with pytest.raises(TypeError, match=r"^a mutex name must be a str or None, got an int$"):
             Mutex(3)  # type: ignore[arg-type]
 
 
@@ -355,13 +355,29 @@ class TestWithLock:
         with pytest.raises(AttributeError, match=r"^inner bug$"), with_lock(Broken()):
             pass  # pragma: no cover - never reached
 
-    @pytest.mark.parametrize("bad", [-1, "1", True, float("nan")])
-    def test_bad_timeout(self, bad: Any) -> None:
-        """A timeout must be a non-negative number of seconds or None."""
+    @pytest.mark.parametrize(
+        ("bad", "kind", "message"),
+        [
+            (-1, ValueError, "got -1"),
+            (float("nan"), ValueError, "got nan"),
+            ("1", TypeError, "got a str ('1')"),
+            (True, TypeError, "got a bool (True)"),
+        ],
+    )
+    def test_bad_timeout(self, bad: Any, kind: type[Exception], message: str) -> None:
+        """A timeout is None or seconds >= 0: a wrong value is a ValueError, a wrong type a TypeError."""
         with pytest.raises(
-            ValueError, match=r"^timeout must be a non-negative number of seconds or None, got "
+            kind, match=rf"^timeout must be None or a number of seconds >= 0, {re.escape(message)}$"
         ):
             with_lock(threading.Lock(), timeout=bad)
+
+    @pytest.mark.parametrize("forever", [float("inf"), 1e300, 10**30])
+    def test_timeouts_too_long_to_wait_mean_for_ever(self, forever: float) -> None:
+        """``inf`` and numbers past any timed wait wait for ever, as None does, instead of overflowing."""
+        lock = threading.Lock()
+        with with_lock(lock, timeout=forever):
+            assert lock.locked()
+        assert not lock.locked()
 
     def test_needs_a_lock(self) -> None:
         """``with_lock()`` with nothing to lock is a mistake."""

@@ -117,7 +117,11 @@ class TestTableLayout:
     @pytest.mark.parametrize(
         ("kwargs", "error", "message"),
         [
-            ({"interval": 0}, ValueError, "the interval must be positive, got 0"),
+            (
+                {"interval": 0},
+                ValueError,
+                "the interval must be a finite number of seconds > 0; got 0",
+            ),
             ({"rows": 0}, ValueError, "the row count must be at least 1, got 0"),
         ],
     )

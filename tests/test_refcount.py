@@ -130,9 +130,14 @@ class TestSharedPtr:
 
     def test_bad_arguments(self) -> None:
         """A non-callable factory or deleter is refused at the call."""
-        with pytest.raises(TypeError, match=r"^make_shared\(\) needs a factory to call, got int$"):
+        with pytest.raises(
+            TypeError,
+            match=r"^make_shared\(\)'s factory must be callable as factory\(\*args, \*\*kwargs\), got an int \(3\)$",
+        ):
             make_shared(3)  # type: ignore[arg-type]
-        with pytest.raises(TypeError, match=r"^deleter must be callable, got str$"):
+        with pytest.raises(
+            TypeError, match=r"^deleter must be callable as deleter\(obj\), got a str \('close'\)$"
+        ):
             SharedPtr(Device(), deleter="close")  # type: ignore[arg-type]
 
     def test_deleter_after_a_grace_period(self) -> None:
@@ -274,7 +279,7 @@ class TestIntrusive:
         ):
             handle.get()
         with pytest.raises(
-            TypeError, match=r"^IntrusivePtr needs an IntrusiveRefCounted object, got Device$"
+            TypeError, match=r"^IntrusivePtr needs an IntrusiveRefCounted object, got a Device$"
         ):
             IntrusivePtr(Device())  # type: ignore[type-var]
         assert repr(handle).endswith(" released>")

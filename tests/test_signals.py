@@ -329,7 +329,7 @@ class TestConnect:
         signal = Signal[[int]](name="changed")
         with pytest.raises(
             TypeError,
-            match=r"^can't connect 3 to <Signal\[\[int\]\] 'changed'>: a int is not callable$",
+            match=r"^can't connect 3 to <Signal\[\[int\]\] 'changed'>: an int is not callable$",
         ):
             signal.connect(3)  # type: ignore[call-overload]
 
@@ -464,7 +464,7 @@ class TestConnect:
             raise KeyError
         signal.emit(2)
         assert calls == [("s", 1)]
-        with pytest.raises(TypeError, match=r"^ScopedConnection takes a Connection, got str$"):
+        with pytest.raises(TypeError, match=r"^ScopedConnection takes a Connection, got a str$"):
             ScopedConnection("c")  # type: ignore[arg-type]
 
 

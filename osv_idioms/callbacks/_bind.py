@@ -18,8 +18,9 @@ import inspect
 import types
 import weakref
 from collections.abc import Callable
-from typing import Any, Generic, ParamSpec, TypeVar, final, overload
+from typing import Any, Generic, ParamSpec, TypeVar, cast, final, overload
 
+from ..checks import kind_of
 from ..errors import ExpiredCallbackError
 from ._shape import describe, signature_of
 
@@ -66,7 +67,16 @@ class Bound(Generic[R]):
     def __init__(
         self, fn: Callable[..., R], args: tuple[object, ...], kwargs: dict[str, object]
     ) -> None:
-        """Use ``bind()``, which checks the arguments first."""
+        """Use ``bind()``, which checks the arguments against ``fn`` first."""
+        if not callable(fn):
+            raise TypeError(f"Bound() binds a callable, got {kind_of(fn)}")
+        given_args = cast("object", args)  # as called, whatever the annotations say
+        given_kwargs = cast("object", kwargs)
+        if not isinstance(given_args, tuple) or not isinstance(given_kwargs, dict):
+            raise TypeError(
+                "Bound(fn, args, kwargs) takes a tuple and a dict, "
+                f"got {kind_of(args)} and {kind_of(kwargs)}"
+            )
         self._fn = fn
         self._args = args
         self._kwargs = kwargs
@@ -193,7 +203,7 @@ def bind(fn: Callable[..., R], /, *args: object, **kwargs: object) -> Callable[.
     TypeError: can't bind read(device: str, ...) -> str to ('sda', 1, 2, 3): too many positional ...
     """
     if not callable(fn):
-        raise TypeError(f"can't bind {fn!r}: a {type(fn).__name__} is not callable")
+        raise TypeError(f"can't bind {fn!r}: {kind_of(fn)} is not callable")
     _check_binding(fn, args, kwargs)
     if not _highest_placeholder(args, kwargs):
         return functools.partial(fn, *args, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, Generic, ParamSpec, TypeVar, final
 
+from ..checks import kind_of
 from ..errors import BadFunctionCall
 from ._shape import arity, declared_count, describe, specialise
 
@@ -69,7 +70,7 @@ class Function(Generic[P, R]):
         if not callable(target):
             raise TypeError(
                 f"can't assign {target!r} to {type(self).__name__}: "
-                f"a {type(target).__name__} is not callable"
+                f"{kind_of(target)} is not callable"
             )
         passes = self._declared
         shape = arity(target)

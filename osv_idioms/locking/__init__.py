@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from typing import Literal
 
+from .. import checks
 from . import _lockdep
 from ._mutex import (
     Mutex,
@@ -75,10 +76,13 @@ def check_lock_order(on: bool = True, *, action: Literal["raise", "warn"] = "rai
     True
     >>> check_lock_order(False)
     """
+    checks.flag(on, "on")
+    if not isinstance(action, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"action must be 'raise' or 'warn', got {checks.kind_of(action)}")
     if action not in ("raise", "warn"):
         raise ValueError(f"action must be 'raise' or 'warn', got {action!r}")
     _lockdep.state.action = action
-    _set_lock_order_checking(bool(on))
+    _set_lock_order_checking(on)
 
 
 def lock_order_checking() -> bool:

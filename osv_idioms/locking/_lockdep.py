@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import LockOrderError, LockOrderWarning
+from ..interrupts import deferred
 
 Action = Literal["raise", "warn"]
 _STACK_DEPTH = 12
@@ -217,6 +218,7 @@ def _report(message: str) -> None:
         raise LockOrderError(message)
 
 
+@deferred
 def reset() -> None:
     """Forget every recorded order (this thread's held list too)."""
     with _graph_lock:
@@ -224,6 +226,7 @@ def reset() -> None:
     _held.stack.clear()
 
 
+@deferred
 def recorded_orders() -> dict[str, tuple[str, ...]]:
     """The orders seen so far: for each lock class, the classes taken while holding it."""
     with _graph_lock:

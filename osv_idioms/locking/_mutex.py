@@ -18,6 +18,7 @@ from _thread import RLock as _CRLock
 from collections.abc import Callable
 from typing import Any
 
+from ..checks import kind_of
 from ..interrupts import acquire_into, deferred
 from ..trace import tracepoint
 from ..trace._points import watch_activity
@@ -63,7 +64,7 @@ class Mutex(_CRLock):  # type: ignore[misc]  # pyright: ignore[reportGeneralType
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"a mutex name must be a str or None, got {type(name).__name__}")
+            raise TypeError(f"a mutex name must be a str or None, got {kind_of(name)}")
         self.name = name
         if name is None:
             frame = sys._getframe(1)  # pyright: ignore[reportPrivateUsage]
@@ -340,6 +341,7 @@ class _Switch:
     lock = threading.Lock()
 
 
+@deferred
 def _apply() -> None:
     """Install the Python methods while anything watches, the C ones otherwise."""
     with _Switch.lock:

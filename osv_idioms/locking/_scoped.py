@@ -15,6 +15,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Protocol, final, runtime_checkable
 
+from .. import checks
 from ..errors import LockNotHeldError, LockTimeout
 from ..interrupts import acquire_into, deferred
 from . import _lockdep
@@ -163,12 +164,11 @@ class with_lock:
     def __init__(self, *locks: Lockable, timeout: float | None = None) -> None:
         if not locks:
             raise TypeError("with_lock() needs at least one lock")
-        if timeout is not None:
-            _check_timeout(timeout)
+        seconds = checks.timeout(timeout)
         # Checked on entry, not here: the with statement is the call, and entry is where
         # the check is cheapest (an AttributeError from the fast path triggers it).
         self._locks: tuple[Any, ...] = locks
-        self._timeout = timeout
+        self._timeout = seconds
 
     @deferred
     def __enter__(self) -> None:
@@ -293,17 +293,6 @@ def _wait_for(
 def _give_back(taken: list[Any]) -> None:
     for lock in reversed(taken):
         _give(lock)
-
-
-def _check_timeout(timeout: object) -> None:
-    if (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, int | float)
-        or not timeout >= 0  # NaN too
-    ):
-        raise ValueError(
-            f"timeout must be a non-negative number of seconds or None, got {timeout!r}"
-        )
 
 
 def _remaining(deadline: float | None) -> float:

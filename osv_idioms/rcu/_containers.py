@@ -16,8 +16,9 @@ import copy
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType, TracebackType
-from typing import Any, Generic, TypeVar, final, overload
+from typing import Any, Generic, TypeVar, cast, final, overload
 
+from ..checks import check_callable, kind_of
 from ..interrupts import acquire_into, deferred
 from ..locking import Mutex
 from ._domain import RcuDomain, default_domain
@@ -29,6 +30,8 @@ V = TypeVar("V")
 
 def _writer_mutex(kind: str, name: str | None) -> Mutex:
     """The writers' mutex: named after the container, else after where it was created."""
+    if name is not None and not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"a {kind}'s name must be a str or None, got {kind_of(name)}")
     if name is None:
         frame = sys._getframe(2)  # pyright: ignore[reportPrivateUsage]
         name = f"{kind}@{frame.f_code.co_filename}:{frame.f_lineno}"
@@ -44,12 +47,53 @@ class _Published:
         self.domain: RcuDomain = default_domain if domain is None else domain
         self.writer: Mutex = writer
 
+    @staticmethod
+    def _check_domain(domain: object) -> None:
+        """Refuse a domain that is not one, before anything is made (the writer's mutex)."""
+        if domain is not None and not isinstance(domain, RcuDomain):
+            raise TypeError(f"domain must be an RcuDomain or None, got {kind_of(domain)}")
+
     @deferred  # every value retires, or the interrupt waits until they all have
     def _retire(self, retire: Callable[[Any], object] | None, values: Iterable[Any]) -> None:
         if retire is None:
             return
         for value in values:
             self.domain.call_rcu(retire, value)
+
+
+def _check_retire(retire: object) -> None:
+    if retire is not None:
+        check_callable(retire, "retire", "retire(value)")
+
+
+def _check_index(index: object, where: str) -> int:
+    """An index as a list takes it; one beyond any list's length is clamped to the longest."""
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise TypeError(f"{where} takes an int index, got {kind_of(index)}")
+    return max(-sys.maxsize, min(index, sys.maxsize))
+
+
+def _check_key(key: object) -> None:
+    try:
+        hash(key)
+    except TypeError:
+        raise TypeError(f"an RcuDict key must be hashable, got {kind_of(key)}") from None
+
+
+def _tuple_of(items: object, where: str) -> tuple[Any, ...]:
+    try:
+        return tuple(cast("Iterable[Any]", items))
+    except TypeError:
+        raise TypeError(f"{where} takes an iterable of items, got {kind_of(items)}") from None
+
+
+def _dict_of(items: object, where: str) -> dict[Any, Any]:
+    try:
+        return dict(cast("Iterable[tuple[Any, Any]]", items))
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{where} takes a mapping or an iterable of (key, value) pairs, got {kind_of(items)}"
+        ) from None
 
 
 @final
@@ -69,6 +113,11 @@ class CopyUpdate(Generic[T]):
     __slots__ = ("_draft", "_ptr", "_retire")
 
     def __init__(self, ptr: RcuPtr[T], retire: Callable[[T], object] | None) -> None:
+        """Use ``ptr.copy_update()``, which makes one."""
+        given = cast("object", ptr)  # as called, whatever the annotations say
+        if not isinstance(given, RcuPtr):
+            raise TypeError(f"CopyUpdate works on an RcuPtr, got {kind_of(ptr)}")
+        _check_retire(retire)
         self._ptr = ptr
         self._retire = retire
         self._draft: Draft[T] | None = None
@@ -130,6 +179,7 @@ class RcuPtr(_Published, Generic[T]):
     def __init__(
         self, value: T, *, domain: RcuDomain | None = None, name: str | None = None
     ) -> None:
+        self._check_domain(domain)
         super().__init__(domain, _writer_mutex("rcu_ptr", name))
         self._value = value
 
@@ -189,8 +239,10 @@ class RcuList(_Published, Generic[T]):
     def __init__(
         self, items: Iterable[T] = (), *, domain: RcuDomain | None = None, name: str | None = None
     ) -> None:
+        self._check_domain(domain)
+        items = _tuple_of(items, "RcuList()")
         super().__init__(domain, _writer_mutex("rcu_list", name))
-        self._items: tuple[T, ...] = tuple(items)
+        self._items: tuple[T, ...] = items
 
     def snapshot(self) -> tuple[T, ...]:
         """The current contents: a tuple no writer will ever change."""
@@ -215,29 +267,36 @@ class RcuList(_Published, Generic[T]):
     def __repr__(self) -> str:
         return f"RcuList({list(self._items)!r})"
 
+    @deferred
     def append(self, value: T) -> None:
         """Publish the list with ``value`` at the end."""
         with self.writer:
             self._items = (*self._items, value)
 
+    @deferred
     def extend(self, values: Iterable[T]) -> None:
         """Publish the list with ``values`` at the end, all at once."""
+        more = _tuple_of(values, "RcuList.extend()")
         with self.writer:
-            self._items = (*self._items, *values)
+            self._items = (*self._items, *more)
 
+    @deferred
     def insert(self, index: int, value: T) -> None:
         """Publish the list with ``value`` inserted before ``index``."""
+        index = _check_index(index, "RcuList.insert()")
         with self.writer:
             items = list(self._items)
             items.insert(index, value)
             self._items = tuple(items)
 
+    @deferred
     def remove(self, value: T, *, retire: Callable[[T], object] | None = None) -> None:
         """Publish the list without the first ``value``; retire it after a grace period.
 
         Raises:
             ValueError: ``value`` is not in the list; nothing changes.
         """
+        _check_retire(retire)
         with self.writer:
             items = list(self._items)
             try:
@@ -248,12 +307,15 @@ class RcuList(_Published, Generic[T]):
             self._items = tuple(items)
         self._retire(retire, (removed,))
 
+    @deferred
     def pop(self, index: int = -1, *, retire: Callable[[T], object] | None = None) -> T:
         """Publish the list without the item at ``index`` and return it.
 
         Raises:
             IndexError: the list is empty or ``index`` is out of range; nothing changes.
         """
+        index = _check_index(index, "RcuList.pop()")
+        _check_retire(retire)
         with self.writer:
             items = list(self._items)
             if not items:
@@ -263,8 +325,10 @@ class RcuList(_Published, Generic[T]):
         self._retire(retire, (removed,))
         return removed
 
+    @deferred
     def clear(self, *, retire: Callable[[T], object] | None = None) -> None:
         """Publish an empty list; retire every removed value after a grace period."""
+        _check_retire(retire)
         with self.writer:
             removed, self._items = self._items, ()
         self._retire(retire, removed)
@@ -297,8 +361,10 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         domain: RcuDomain | None = None,
         name: str | None = None,
     ) -> None:
+        self._check_domain(domain)
+        mapping = _dict_of(items, "RcuDict()")
         super().__init__(domain, _writer_mutex("rcu_dict", name))
-        self._map: Mapping[K, V] = MappingProxyType(dict(items))
+        self._map: Mapping[K, V] = MappingProxyType(mapping)
 
     def snapshot(self) -> Mapping[K, V]:
         """The current contents: a read-only mapping no writer will ever change."""
@@ -325,8 +391,11 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
     def __delitem__(self, key: K) -> None:
         self.remove(key)
 
+    @deferred
     def put(self, key: K, value: V, *, retire: Callable[[V], object] | None = None) -> V | None:
         """Publish the dict with ``key`` set to ``value``; return and retire the old value."""
+        _check_retire(retire)
+        _check_key(key)
         with self.writer:
             changed = dict(self._map)
             old = changed.get(key)
@@ -337,12 +406,15 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
             self._retire(retire, (old,))
         return old
 
+    @deferred
     def remove(self, key: K, *, retire: Callable[[V], object] | None = None) -> V:
         """Publish the dict without ``key``; return its value and retire it after a grace period.
 
         Raises:
             KeyError: ``key`` is not in the dict; nothing changes.
         """
+        _check_retire(retire)
+        _check_key(key)
         with self.writer:
             changed = dict(self._map)
             value = changed.pop(key)
@@ -350,15 +422,19 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         self._retire(retire, (value,))
         return value
 
+    @deferred
     def update(self, items: Mapping[K, V] | Iterable[tuple[K, V]]) -> None:
         """Publish the dict with every pair of ``items`` set, all at once."""
+        more = _dict_of(items, "RcuDict.update()")
         with self.writer:
             changed = dict(self._map)
-            changed.update(items)
+            changed.update(more)
             self._map = MappingProxyType(changed)
 
+    @deferred
     def clear(self, *, retire: Callable[[V], object] | None = None) -> None:
         """Publish an empty dict; retire every removed value after a grace period."""
+        _check_retire(retire)
         with self.writer:
             removed, self._map = self._map, MappingProxyType({})
         self._retire(retire, removed.values())

@@ -29,8 +29,10 @@ from typing import Any, Self, final
 
 from typing_extensions import TypeVarTuple
 
+from ..checks import accepts, check_callable, kind_of
+from ..checks import timeout as checks_timeout
 from ..errors import GracePeriodTimeout, RcuCallbackWarning, RcuReaderExitedWarning
-from ..interrupts import deferred
+from ..interrupts import acquire_into, deferred
 from ..trace import tracepoint
 
 Ts = TypeVarTuple("Ts")
@@ -69,6 +71,11 @@ class Reader:
     __slots__ = ("__weakref__", "_domain", "nesting", "period", "thread")
 
     def __init__(self, domain: RcuDomain, thread: threading.Thread) -> None:
+        """A record for ``thread`` in ``domain``; ``read_lock()`` makes it, once per thread."""
+        if not isinstance(domain, RcuDomain):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"a Reader belongs to an RcuDomain, got {kind_of(domain)}")
+        if not isinstance(thread, threading.Thread):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"a Reader belongs to a threading.Thread, got {kind_of(thread)}")
         self._domain = domain
         self.thread: threading.Thread = thread
         self.nesting: int = 0  # written only by the owning thread
@@ -149,10 +156,10 @@ class RcuDomain:
 
     __slots__ = (
         "__weakref__",
+        "_barrier_gates",
         "_batches_done",
         "_callbacks",
         "_closed",
-        "_done",
         "_ended_inside",
         "_grace_lock",
         "_in_flight",
@@ -171,6 +178,15 @@ class RcuDomain:
     )
 
     def __init__(self, name: str = "rcu", *, on_error: ErrorHandler | None = None) -> None:
+        if not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"an RCU domain's name must be a str, got {kind_of(name)}")
+        if on_error is not None:
+            check_callable(on_error, "on_error", "on_error(callback, exception)")
+            if accepts(on_error, 2) is False:
+                raise TypeError(
+                    "on_error must be callable as on_error(callback, exception); "
+                    f"{getattr(on_error, '__qualname__', on_error)!r} can't take two arguments"
+                )
         self.name: str = name
         self.period: int = 1  # read by every reader at entry; only synchronize() advances it
         self._readers: tuple[Reader, ...] = ()  # replaced, never mutated
@@ -181,7 +197,9 @@ class RcuDomain:
         self._on_error = on_error
         self._callbacks: deque[_Queued] = deque()
         self._queued = 0  # callbacks queued so far; a callback's ticket is its number: _queue_lock
-        self._batches_done = 0  # the highest ticket run; guarded by _done
+        self._batches_done = 0  # the highest ticket run; written by the reclaimer only
+        # barrier() waiters: (ticket, a lock held until that ticket has run), under _queue_lock.
+        self._barrier_gates: list[tuple[int, threading.Lock]] = []
         # The batch the reclaimer is running, and how many of it it has started.
         self._in_flight: tuple[list[_Queued], list[int]] = ([], [0])
         self._closed = False
@@ -195,7 +213,6 @@ class RcuDomain:
         self._register_lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._grace_lock = threading.Lock()
-        self._done = threading.Condition(threading.Lock())
         self._wake = threading.Event()
 
     def __repr__(self) -> str:
@@ -256,16 +273,15 @@ class RcuDomain:
             RuntimeError: called inside a read section of this domain.
             GracePeriodTimeout: ``timeout`` seconds passed first.
         """
+        seconds = checks_timeout(timeout)
         self._refuse_inside_section("synchronize()")
         trace_rcu_synchronize(self.name)
-        self._wait_for_older_readers(timeout)
+        self._wait_for_older_readers(seconds)
         trace_rcu_synchronize_ret(self.name)
 
     def _wait_for_older_readers(self, timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._grace_lock:  # the counter only ever moves forward
-            self.period += 1
-            target = self.period
+        target = self._next_period()
         self._report_ended_inside()
         pause = _POLL_START_S
         for reader in self._readers:
@@ -277,6 +293,12 @@ class RcuDomain:
                     )
                 time.sleep(pause)
                 pause = min(pause * 2, _POLL_MAX_S)
+
+    @deferred
+    def _next_period(self) -> int:
+        with self._grace_lock:  # the counter only ever moves forward
+            self.period += 1
+            return self.period
 
     def _report_ended_inside(self) -> None:
         while self._ended_inside:
@@ -311,8 +333,7 @@ class RcuDomain:
             TypeError: ``fn`` is not callable.
             RuntimeError: the domain was closed.
         """
-        if not callable(fn):
-            raise TypeError(f"call_rcu() needs a callable, got {type(fn).__name__}")
+        check_callable(fn, "call_rcu()'s callback", "fn(*args)")
         with self._queue_lock:  # tickets and queue order agree, so barrier() can trust them
             accepted = not self._closed
             if accepted:
@@ -340,7 +361,7 @@ class RcuDomain:
         close = getattr(resource, "close", None)
         if not callable(close):
             raise TypeError(
-                f"dispose() needs an object with a close() method, got {type(resource).__name__}"
+                f"dispose() needs an object with a close() method, got {kind_of(resource)}"
             )
         self.call_rcu(close)
 
@@ -352,19 +373,50 @@ class RcuDomain:
                 an RCU callback of this domain (it would wait for itself).
             GracePeriodTimeout: ``timeout`` seconds passed first.
         """
+        seconds = checks_timeout(timeout)
         self._refuse_inside_section("barrier()")
         self._refuse_in_callback("barrier()")
-        with self._queue_lock:
-            ticket = self._queued
-        if self._batches_done < ticket:
-            self._ensure_reclaimer()  # after a fork, the child's is started here
-            self._wake.set()
-        with self._done:
-            if not self._done.wait_for(lambda: self._batches_done >= ticket, timeout):
+        gate = self._barrier_gate()
+        if gate is None:
+            return
+        try:
+            # The wait is a plain acquire of a lock the reclaimer releases: Ctrl-C can end
+            # it, and nothing of a Condition's can be left held by an interrupt.
+            if not acquire_into([], gate, -1 if seconds is None else seconds):
                 raise GracePeriodTimeout(
                     f"barrier() timed out after {timeout:g} s with callbacks of "
                     f"{self.name!r} still waiting for a grace period"
                 )
+        finally:
+            self._drop_gate(gate)
+
+    @deferred
+    def _barrier_gate(self) -> threading.Lock | None:
+        """A held lock the reclaimer releases once all queued so far has run; None if it has."""
+        with self._queue_lock:
+            ticket = self._queued
+            if self._batches_done >= ticket:
+                return None
+            gate = threading.Lock()
+            gate.acquire()
+            self._barrier_gates.append((ticket, gate))
+        self._ensure_reclaimer()  # after a fork, the child's is started here
+        self._wake.set()
+        return gate
+
+    @deferred
+    def _drop_gate(self, gate: threading.Lock) -> None:
+        with self._queue_lock:
+            self._barrier_gates = [(t, g) for t, g in self._barrier_gates if g is not gate]
+
+    @deferred
+    def _open_gates(self) -> None:
+        """Let through the barrier() waiters whose callbacks have all run (for the reclaimer)."""
+        with self._queue_lock:
+            done = self._batches_done
+            for ticket, gate in self._barrier_gates:
+                if ticket <= done and gate.locked():
+                    gate.release()
 
     def _refuse_in_callback(self, what: str) -> None:
         if self._reclaimer is threading.current_thread():
@@ -375,8 +427,7 @@ class RcuDomain:
 
     def pending(self) -> int:
         """How many callbacks are queued and not yet run."""
-        with self._done:
-            return self._queued - self._batches_done
+        return self._queued - self._batches_done
 
     @deferred
     def _ensure_reclaimer(self) -> None:
@@ -417,9 +468,8 @@ class RcuDomain:
             raise
         finally:
             self._in_flight = ([], [0])
-        with self._done:
-            self._batches_done = batch[-1][0]
-            self._done.notify_all()
+        self._batches_done = batch[-1][0]
+        self._open_gates()
 
     def _grace_period_for_batch(self) -> None:
         """``synchronize()`` for the reclaimer, where a warning made an error must not stop it."""
@@ -463,22 +513,28 @@ class RcuDomain:
                 ``timeout``; the domain stays open, with nothing dropped.
             RuntimeError: called inside a read section, or by an RCU callback.
         """
+        seconds = checks_timeout(timeout)
         self._refuse_in_callback("close()")
-        with self._queue_lock:
-            if self._closed:
-                return
-            self._closed = True  # from here no call_rcu is accepted, so barrier() sees all
+        if not self._mark_closed(True):
+            return
         try:
-            self.barrier(timeout)
+            self.barrier(seconds)
         except BaseException:
-            with self._queue_lock:
-                self._closed = False
+            self._mark_closed(False)
             raise
         self._wake.set()
         reclaimer = self._reclaimer
         if reclaimer is not None:
-            reclaimer.join(timeout)
+            reclaimer.join(seconds)
         _live_domains.discard(self)
+
+    @deferred
+    def _mark_closed(self, closed: bool) -> bool:
+        """Refuse (or accept again) ``call_rcu``; whether that changed anything."""
+        with self._queue_lock:  # call_rcu checks under it: no callback slips in after
+            changed = self._closed != closed
+            self._closed = closed
+        return changed
 
     def _after_fork_in_child(self) -> None:
         """In a forked child: new locks, this thread's reader only, and the work still to do.
@@ -491,6 +547,7 @@ class RcuDomain:
         self._readers = tuple(r for r in self._readers if r.thread is me)
         self._thread_ends = {r: e for r, e in self._thread_ends.items() if r.thread is me}
         self._pid = os.getpid()
+        self._barrier_gates = []  # their waiters were threads the child does not have
         batch, started = self._in_flight
         self._callbacks.extendleft(reversed(batch[started[0] :]))
         self._in_flight = ([], [0])

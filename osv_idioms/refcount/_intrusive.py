@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Generic, TypeVar, cast, final
 
+from ..checks import kind_of
 from ..errors import RefCountError, ReleasedHandleError
 from ..interrupts import deferred
 from ._shared import Handle, _describe  # pyright: ignore[reportPrivateUsage]
@@ -49,6 +50,7 @@ class IntrusiveRefCounted:
         """The current count."""
         return getattr(self, "_osv_refs", 0)
 
+    @deferred
     def add_ref(self) -> int:
         """Take a reference; return the new count."""
         with _lock_of(self):
@@ -104,6 +106,10 @@ def ref_if_positive(obj: T) -> IntrusivePtr[T] | None:
     2
     >>> extra.release(); owner.release()
     """
+    if not isinstance(obj, IntrusiveRefCounted):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(
+            f"ref_if_positive() takes an IntrusiveRefCounted object, got {kind_of(obj)}"
+        )
     with _lock_of(obj):
         count = getattr(obj, "_osv_refs", 0)
         if count <= 0:
@@ -127,9 +133,7 @@ class IntrusivePtr(Handle, Generic[T]):
     def __init__(self, obj: T) -> None:
         self._mine: list[object] = []  # until it owns something: __del__ finds nothing to do
         if not isinstance(obj, IntrusiveRefCounted):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(
-                f"IntrusivePtr needs an IntrusiveRefCounted object, got {type(obj).__name__}"
-            )
+            raise TypeError(f"IntrusivePtr needs an IntrusiveRefCounted object, got {kind_of(obj)}")
         obj.add_ref()
         self._obj: T = obj
         self._mine = [None]

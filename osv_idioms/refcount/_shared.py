@@ -15,8 +15,9 @@ import threading
 import warnings
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, final
+from typing import Any, Generic, Self, TypeVar, cast, final
 
+from ..checks import accepts, check_callable, flag, kind_of
 from ..errors import BadWeakPtr, LeakedHandleError, ReleasedHandleError
 from ..interrupts import deferred
 from ..rcu import RcuDomain, default_domain
@@ -38,7 +39,7 @@ def set_strict(on: bool) -> None:
     through ``sys.unraisablehook`` (pytest turns that into a test failure).
     The resource is released first either way.
     """
-    _Strict.on = bool(on)
+    _Strict.on = flag(on, "on")
 
 
 def close_if_closeable(obj: object) -> None:
@@ -147,6 +148,15 @@ class Handle:
     __slots__ = ("_mine",)
     _mine: list[object]
 
+    def __init__(self) -> None:
+        """Refuse ``Handle()`` itself: it is what ``SharedPtr`` and ``IntrusivePtr`` share.
+
+        Raises:
+            TypeError: always; each handle has its own constructor.
+        """
+        self._mine = []  # so that __del__ finds nothing to do
+        raise TypeError("Handle is the base of SharedPtr and IntrusivePtr: make one of those")
+
     def release(self) -> None:
         """Let go of what this handle owns (once; later calls do nothing)."""
         raise NotImplementedError
@@ -233,9 +243,7 @@ class SharedPtr(Handle, Generic[T]):
         rcu: bool | RcuDomain = False,
     ) -> None:
         self._mine: list[object] = []  # until it owns something: __del__ finds nothing to do
-        if not callable(deleter):
-            raise TypeError(f"deleter must be callable, got {type(deleter).__name__}")
-        domain = rcu if isinstance(rcu, RcuDomain) else (default_domain if rcu else None)
+        domain = _deferral(deleter, rcu)
         self._control = _Control(obj, deleter, domain)
         self._mine = [_OWNER]
         _adopt_this(obj, self._control)
@@ -292,7 +300,7 @@ class SharedPtr(Handle, Generic[T]):
 
     def weak(self) -> WeakPtr[T]:
         """A weak handle: it does not keep the resource, but can ``lock()`` it while it lives."""
-        return WeakPtr(self._control)
+        return WeakPtr(self)
 
     def _label(self) -> str:
         return self._control.label
@@ -300,6 +308,20 @@ class SharedPtr(Handle, Generic[T]):
     def __repr__(self) -> str:
         state = "released" if not self._mine else f"use_count={self.use_count}"
         return f"<SharedPtr to {self._control.label} {state}>"
+
+
+def _deferral(deleter: object, rcu: object) -> RcuDomain | None:
+    """Check a handle's deleter and ``rcu`` option; the domain its deleter waits for, if any."""
+    if deleter is not close_if_closeable:
+        check_callable(deleter, "deleter", "deleter(obj)")
+        if accepts(deleter, 1) is False:  # type: ignore[arg-type]
+            name = getattr(deleter, "__qualname__", deleter)
+            raise TypeError(
+                f"deleter must be callable as deleter(obj); {name!r} can't take one argument"
+            )
+    if isinstance(rcu, RcuDomain):
+        return rcu
+    return default_domain if flag(rcu, "rcu") else None
 
 
 def _owning(control: _Control) -> SharedPtr[Any]:
@@ -348,8 +370,9 @@ def make_shared(
     ...     log.get().read()
     'boot log'
     """
-    if not callable(factory):
-        raise TypeError(f"make_shared() needs a factory to call, got {type(factory).__name__}")
+    check_callable(factory, "make_shared()'s factory", "factory(*args, **kwargs)")
+    if deleter is not close_if_closeable or rcu is not False:
+        _deferral(deleter, rcu)  # refused before the factory makes anything
     # The object lands in ``made`` in the same C step that makes it, so an interrupt
     # (the factory itself may be interrupted) never orphans it: the except clause
     # closes whatever no handle took, and a handle takes it by popping it.
@@ -396,14 +419,35 @@ class WeakPtr(Generic[T]):
     """A handle that observes a resource without owning it (C++'s ``weak_ptr<T>``).
 
     ``lock()`` returns a new owner while the resource lives, and ``None`` once
-    the last owner let go, even if the object is still in memory.
+    the last owner let go, even if the object is still in memory. Make one
+    with ``WeakPtr(owner)`` or ``owner.weak()``.
+
+    >>> owner = make_shared(list)
+    >>> weak = WeakPtr(owner)
+    >>> weak.weak_count, weak.expired()
+    (1, False)
+    >>> owner.release()
+    >>> weak.lock() is None
+    True
     """
 
     __slots__ = ("_control", "_reset")
 
     @deferred
-    def __init__(self, control: _Control) -> None:
+    def __init__(self, owner: SharedPtr[T]) -> None:
+        """Observe what ``owner`` owns.
+
+        Raises:
+            TypeError: ``owner`` is not a ``SharedPtr``.
+        """
         self._reset = True  # until it counts in control.weak: __del__ and reset() do nothing
+        given = cast("object", owner)  # as called, whatever the annotations say
+        if isinstance(given, SharedPtr):
+            control: _Control = given._control  # pyright: ignore[reportPrivateUsage, reportUnknownMemberType]
+        elif isinstance(given, _Control):  # from within the library
+            control = given
+        else:
+            raise TypeError(f"WeakPtr() observes a SharedPtr, got {kind_of(owner)}")
         self._control = control
         with control.lock:
             control.weak += 1
@@ -440,7 +484,7 @@ class WeakPtr(Generic[T]):
 
     def __copy__(self) -> WeakPtr[T]:
         """``copy.copy(weak)`` is another weak handle to the same resource."""
-        return WeakPtr(self._control)
+        return WeakPtr(self._control)  # type: ignore[arg-type]  # the control block, from within
 
     def __deepcopy__(self, memo: object) -> WeakPtr[T]:
         """Refused, as for the owning handles."""
@@ -506,4 +550,4 @@ class SharedFromThis:
 def _adopt_this(obj: object, control: _Control) -> None:
     """Let a ``SharedFromThis`` object find the owners that manage it."""
     if isinstance(obj, SharedFromThis) and getattr(obj, "_osv_weak_this", None) is None:
-        obj._osv_weak_this = WeakPtr(control)  # pyright: ignore[reportPrivateUsage]
+        obj._osv_weak_this = WeakPtr(control)  # type: ignore[arg-type]  # pyright: ignore[reportPrivateUsage,reportArgumentType]

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Generator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, final
+from typing import TYPE_CHECKING, Any, Self, cast, final
 
 from ..callbacks import describe
+from ..checks import kind_of
 from ._slots import Call, same_slot
 
 if TYPE_CHECKING:
@@ -46,6 +47,11 @@ class Connection:
 
     def __init__(self, signal: Signal[...], fitted: Call, priority: int) -> None:
         """Made by ``Signal.connect``."""
+        given = cast("object", fitted)  # as called, whatever the annotations say
+        if not isinstance(given, Call) or type(priority) is not int:
+            raise TypeError(
+                "a Connection is made by Signal.connect(), not by hand: connect the slot instead"
+            )
         self._signal = signal
         self._call = fitted.call  # what the cell holds while the connection is not blocked
         self._cell: list[Any] = [fitted.call, fitted.ref]
@@ -118,9 +124,7 @@ class ScopedConnection:
     def __init__(self, connection: Connection) -> None:
         """Take charge of ``connection``: it is disconnected when the block ends."""
         if not isinstance(connection, Connection):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(
-                f"ScopedConnection takes a Connection, got {type(connection).__qualname__}"
-            )
+            raise TypeError(f"ScopedConnection takes a Connection, got {kind_of(connection)}")
         self.connection: Connection = connection
 
     def __enter__(self) -> Connection:

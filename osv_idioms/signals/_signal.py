@@ -32,6 +32,7 @@ from typing import (
 
 from ..callbacks import describe
 from ..callbacks._shape import declared_count, specialise
+from ..checks import flag, kind_of
 from ..interrupts import deferred
 from ._connection import Connection, make_once
 from ._emit import emitter, skipped
@@ -110,6 +111,8 @@ class Signal(Generic[P]):
                 "declare what the signal passes: Signal[[int]]() for one int, "
                 "Signal[[]]() for nothing, Signal[...]() for anything"
             )
+        if name is not None and not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"a signal's name must be a str or None, got {kind_of(name)}")
         if errors not in ("raise", "group"):
             raise ValueError(f"errors must be 'raise' or 'group', got {errors!r}")
         return super().__new__(_grouping_variant(cls) if errors == "group" else cls)
@@ -153,6 +156,7 @@ class Signal(Generic[P]):
         priority: int = 0,
         track: object = None,
     ) -> Connection: ...
+    @deferred  # the signal lock is taken by a with statement (see docs/threads.md)
     def connect(
         self,
         slot: Callable[..., object] | None = None,
@@ -187,10 +191,13 @@ class Signal(Generic[P]):
                 arguments, or cannot be held weakly as asked, or the signal is
                 the one declared on a class rather than an instance's.
         """
-        if slot is None:
-            return self._decorator(once=once, weak=weak, priority=priority, track=track)
+        flag(once, "once")
+        if weak is not None:
+            flag(weak, "weak (or None, to decide by the kind of slot)")
         if type(priority) is not int:
             raise TypeError(f"priority must be an int, got {priority!r}")
+        if slot is None:
+            return self._decorator(once=once, weak=weak, priority=priority, track=track)
         if self._attribute is not None:
             raise TypeError(
                 f"can't connect to {self!r}: it is declared on the class; "

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ..callbacks import arity, describe
+from ..checks import kind_of
 
 
 class Call(NamedTuple):
@@ -44,9 +45,7 @@ def fit(
     if weak is not True and track is None and _takes_exactly(slot, passes):
         return Call(slot, None, (), slot, None)  # the common case: nothing to fit
     if not callable(slot):
-        raise TypeError(
-            f"can't connect {slot!r} to {signal!r}: a {type(slot).__name__} is not callable"
-        )
+        raise TypeError(f"can't connect {slot!r} to {signal!r}: {kind_of(slot)} is not callable")
     taken = _arguments_taken(slot, passes, signal)
     is_method = type(slot) is types.MethodType
     if weak is None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Self, final
 
+from ..checks import kind_of
 from ..interrupts import deferred
 from ._points import _check_pattern, _lock, _matches, _Point, _points, _watchers
 
@@ -34,6 +35,10 @@ class Counters(Mapping[str, int]):
     @deferred  # registered, and counting on, together
     def __init__(self, specs: Sequence[str]) -> None:
         self._final: dict[str, int] | None = {}  # closed until registered: __del__ does nothing
+        if isinstance(specs, str) or not isinstance(specs, Sequence):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"Counters() takes a sequence of names or patterns, got {kind_of(specs)}"
+            )
         for spec in specs:
             _check_pattern(spec)
         self._specs = tuple(dict.fromkeys(specs))

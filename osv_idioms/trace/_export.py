@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast, final
 
+from ..checks import kind_of
 from ._records import TraceEvent, TraceSnapshot, shown, snapshot
 
 _PAIRED_ENDS = {"mutex_lock_wake": "mutex_lock_wait"}
@@ -33,6 +34,8 @@ def start_of(name: str) -> str | None:
     >>> start_of("read_ret"), start_of("mutex_lock_wake"), start_of("read")
     ('read', 'mutex_lock_wait', None)
     """
+    if not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"start_of() takes a tracepoint name (a str), got {kind_of(name)}")
     if name in _PAIRED_ENDS:
         return _PAIRED_ENDS[name]
     for suffix in _END_SUFFIXES:
@@ -52,6 +55,11 @@ def chrome_trace(events: Sequence[TraceEvent], *, pid: int | None = None) -> Chr
     duration slices; each thread gets a ``thread_name`` metadata record.
     Timestamps are microseconds from the first event.
     """
+    given = cast("object", events)  # as called, whatever the annotations say
+    if not isinstance(given, Sequence) or not all(isinstance(e, TraceEvent) for e in given):  # pyright: ignore[reportUnknownVariableType]
+        raise TypeError(f"chrome_trace() takes a sequence of TraceEvent, got {kind_of(events)}")
+    if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int)):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"pid must be an int or None, got {kind_of(pid)}")
     process = os.getpid() if pid is None else pid
     origin = events[0].ns if events else 0
     trace: list[dict[str, Any]] = []
@@ -110,11 +118,22 @@ def write_chrome_trace(path: str | os.PathLike[str], trace: TraceSnapshot | None
     >>> json.loads(out.read_text())["traceEvents"]
     []
     """
-    taken = snapshot() if trace is None else trace
+    if not isinstance(path, str | os.PathLike):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"write_chrome_trace() takes a file path, got {kind_of(path)}")
+    taken = _taken(trace)
     document = chrome_trace(taken.events)
     document["otherData"] = {"overwritten": taken.overwritten}
     Path(path).write_text(json.dumps(document), encoding="utf-8")
     return len(taken.events)
+
+
+def _taken(trace: object) -> TraceSnapshot:
+    """The snapshot given, or a new one; anything else is a TypeError."""
+    if trace is None:
+        return snapshot()
+    if not isinstance(trace, TraceSnapshot):
+        raise TypeError(f"trace must be a TraceSnapshot or None, got {kind_of(trace)}")
+    return trace
 
 
 @final
@@ -130,7 +149,18 @@ class DurationStats:
 
     @classmethod
     def of(cls, durations: Sequence[int]) -> DurationStats:
-        """Summarise a non-empty sequence of durations (nearest-rank percentiles)."""
+        """Summarise a non-empty sequence of durations (nearest-rank percentiles).
+
+        Raises:
+            TypeError: ``durations`` is not a sequence of ints.
+            ValueError: it is empty.
+        """
+        if isinstance(durations, str | bytes) or not isinstance(durations, Sequence):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"durations must be a sequence of ints, got {kind_of(durations)}")
+        if not all(type(d) is int for d in durations):
+            raise TypeError("durations must be a sequence of ints (nanoseconds)")
+        if not durations:
+            raise ValueError("DurationStats.of() needs at least one duration")
         ordered = sorted(durations)
         return cls(
             count=len(ordered),
@@ -228,7 +258,7 @@ def summary(trace: TraceSnapshot | None = None) -> TraceSummary:
     >>> summary().counts
     {}
     """
-    taken = snapshot() if trace is None else trace
+    taken = _taken(trace)
     document = chrome_trace(taken.events)
     document["otherData"] = {"overwritten": taken.overwritten}
     return summarize(document)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from types import CodeType, FunctionType
 from typing import Any, ParamSpec, Protocol, TypeAlias, final
 
+from ..checks import accepts, arrived, check_callable, flag, kind_of
 from ..errors import ProbeFailedWarning, TracepointError
 from ..interrupts import deferred
 
@@ -337,6 +338,8 @@ def _declaration_site(depth: int) -> str:
 
 
 def _check_name(name: str) -> None:
+    if not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"a tracepoint name must be a str, got {kind_of(name)}")
     if not _NAME.match(name):
         raise TracepointError(
             f"tracepoint name {name!r} is not an identifier; use letters, digits and _"
@@ -358,6 +361,8 @@ def _check_signature(name: str, signature: inspect.Signature) -> None:
 
 
 def _check_template(name: str, fmt: str, params: Sequence[str]) -> None:
+    if not isinstance(fmt, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"tracepoint {name!r}: the template must be a str, got {kind_of(fmt)}")
     try:
         fields = [field for _, field, _, _ in string.Formatter().parse(fmt) if field is not None]
     except ValueError as exc:
@@ -412,8 +417,13 @@ def tracepoint(
     >>> c["doc_alloc"]
     1
     """
+    if not isinstance(fmt, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"tracepoint() takes a str template, got {kind_of(fmt)}")
+    if name is not None:
+        _check_name(name)
 
     def declare(stub: Callable[P, None]) -> Callable[P, None]:
+        _check_stub(stub)
         label = getattr(stub, "__name__", "tracepoint")
         point_name = name if name is not None else label.removeprefix("trace_")
         code = getattr(stub, "__code__", None)
@@ -440,9 +450,17 @@ def declare_tracepoint(name: str, *params: str, fmt: str = "") -> Callable[..., 
     >>> [t.parameters for t in tracepoints("doc_queue")]
     [('depth',)]
     """
+    _check_name(name)
     for param in params:
+        if not isinstance(param, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"tracepoint {name!r}: each parameter is named by a str, got {kind_of(param)}"
+            )
         if not param.isidentifier():
-            raise TracepointError(f"tracepoint {name!r}: parameter {param!r} is not an identifier")
+            raise TracepointError(
+                f"tracepoint {name!r}: parameter {param!r} is not an identifier; "
+                "name each parameter with a str of letters, digits and _"
+            )
     signature = inspect.Signature(
         [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params]
     )
@@ -464,12 +482,14 @@ class TracepointInfo:
     probes: int
 
 
+@deferred
 def tracepoints(pattern: str = "*") -> tuple[TracepointInfo, ...]:
     """The declared tracepoints whose names match ``pattern``, sorted by name.
 
     >>> [t.name for t in tracepoints("doc_a*")]
     ['doc_alloc']
     """
+    _check_pattern(pattern)
     with _lock:
         points = sorted(
             (p for p in _points.values() if _matches(pattern, p.name)), key=lambda p: p.name
@@ -490,8 +510,26 @@ def tracepoints(pattern: str = "*") -> tuple[TracepointInfo, ...]:
 
 
 def _check_pattern(pattern: object) -> None:
-    if not isinstance(pattern, str) or not pattern:
-        raise TypeError(f"a tracepoint pattern must be a non-empty str, got {pattern!r}")
+    if not isinstance(pattern, str):
+        raise TypeError(f"a tracepoint pattern must be a str, got {arrived(pattern)}")
+    if not pattern:
+        raise ValueError("a tracepoint pattern must not be empty; '*' matches every tracepoint")
+
+
+def _check_stub(stub: object) -> None:
+    """A stub must be a plain function: an ``async def`` would make a tracepoint returning None."""
+    if not callable(stub):
+        raise TypeError(f"@tracepoint() decorates a function, got {kind_of(stub)}")
+    if inspect.iscoroutinefunction(stub) or inspect.isasyncgenfunction(stub):
+        raise TypeError(
+            f"@tracepoint() on the async function {getattr(stub, '__qualname__', stub)!r}: "
+            "a tracepoint is called, not awaited; declare the stub with def"
+        )
+    if inspect.isgeneratorfunction(stub):
+        raise TypeError(
+            f"@tracepoint() on the generator function {getattr(stub, '__qualname__', stub)!r}: "
+            "declare the stub with def and no yield"
+        )
 
 
 @deferred
@@ -514,7 +552,7 @@ def enable(pattern: str = "*", *, backtrace: bool = False) -> None:
     [('doc_alloc', True)]
     >>> disable("doc_*")
     """
-    _set_rule(pattern, True, backtrace)
+    _set_rule(pattern, True, flag(backtrace, "backtrace"))
 
 
 def disable(pattern: str = "*") -> None:
@@ -524,6 +562,10 @@ def disable(pattern: str = "*") -> None:
 
 def enable_from_environment(value: str | None = None) -> list[str]:
     """Enable the comma-separated patterns of ``OSV_TRACE`` (OSv's ``--trace=``); return them."""
+    if value is not None and not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(
+            f"enable_from_environment() takes a str of patterns or None, got {kind_of(value)}"
+        )
     text = os.environ.get("OSV_TRACE", "") if value is None else value
     patterns = [p.strip() for p in text.split(",") if p.strip()]
     for pattern in patterns:
@@ -549,6 +591,7 @@ class ProbeHandle:
         _detach_probes(lambda _probe, handle: handle is self)
 
     @property
+    @deferred
     def attached(self) -> bool:
         """Whether the probe is still attached (it is removed when it raises)."""
         with _lock:
@@ -570,9 +613,11 @@ def add_probe(pattern: str, probe: Probe) -> ProbeHandle:
     [(12288, 8)]
     """
     _check_pattern(pattern)
-    if not callable(probe):
+    check_callable(probe, "a probe", "probe(name, args)")
+    if accepts(probe, 2) is False:
         raise TypeError(
-            f"a probe must be callable as probe(name, args), got {type(probe).__name__}"
+            f"a probe must be callable as probe(name, args); {_callable_name(probe)} "
+            "can't take those two arguments"
         )
     handle = ProbeHandle(pattern, probe)
     with _lock:

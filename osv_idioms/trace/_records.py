@@ -10,11 +10,13 @@ stopping the threads that keep appending.
 
 from __future__ import annotations
 
+import sys
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, final
 
+from ..checks import kind_of
 from . import _points
 from ._points import Ring, install_ring
 
@@ -29,9 +31,9 @@ def set_buffer_size(size: int) -> None:
     >>> set_buffer_size(DEFAULT_BUFFER_SIZE)
     """
     if isinstance(size, bool) or not isinstance(size, int):  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise TypeError(f"buffer size must be an int, got {type(size).__name__}")
-    if size < 1:
-        raise ValueError(f"buffer size must be at least 1, got {size}")
+        raise TypeError(f"buffer size must be an int, got {kind_of(size)}")
+    if not 1 <= size <= sys.maxsize:
+        raise ValueError(f"buffer size must be from 1 to {sys.maxsize} records, got {size}")
     install_ring(Ring(size))
 
 

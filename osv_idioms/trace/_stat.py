@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self, TextIO, final
 
+from ..checks import flag, kind_of
 from ..interrupts import deferred
 from ._counting import Counters, count
 
@@ -31,6 +32,13 @@ class Column:
     tag: str
     spec: str
 
+    def __post_init__(self) -> None:
+        for field, value in (("tag", self.tag), ("spec", self.spec)):
+            if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise TypeError(f"a column's {field} must be a str, got {kind_of(value)}")
+            if not value:
+                raise ValueError(f"a column's {field} must not be empty")
+
     @property
     def width(self) -> int:
         """``max(8, len(tag) + 2)``: room for the tag with two spaces before it."""
@@ -43,6 +51,8 @@ class Column:
         >>> Column.parse("waits=mutex_lock_wait"), Column.parse("mutex_*")
         (Column(tag='waits', spec='mutex_lock_wait'), Column(tag='mutex_*', spec='mutex_*'))
         """
+        if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"a column is TRACEPOINT or TAG=TRACEPOINT, a str; got {kind_of(text)}")
         tag, sep, spec = text.partition("=")
         if not sep:
             tag, spec = text, text
@@ -57,6 +67,7 @@ def format_header(columns: Sequence[Column]) -> str:
     >>> format_header([Column.parse("mutex_lock"), Column.parse("sched_switch")])
     '  mutex_lock  sched_switch'
     """
+    _check_columns(columns)
     return "".join(f"{c.tag:>{c.width}}" for c in columns)
 
 
@@ -66,7 +77,21 @@ def format_row(columns: Sequence[Column], values: Sequence[int]) -> str:
     >>> format_row([Column.parse("mutex_lock"), Column.parse("x")], [885, 0])
     '         885       0'
     """
+    _check_columns(columns)
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"values must be a sequence of ints, got {kind_of(values)}")
+    if len(values) != len(columns) or not all(type(v) is int for v in values):
+        raise ValueError(f"values must be one int for each of the {len(columns)} columns")
     return "".join(f"{v:>{c.width}}" for c, v in zip(columns, values, strict=True))
+
+
+def _check_columns(columns: object) -> None:
+    if isinstance(columns, str | bytes) or not isinstance(columns, Sequence):
+        raise TypeError(f"columns must be a sequence of Column, got {kind_of(columns)}")
+    if not all(isinstance(c, Column) for c in columns):  # pyright: ignore[reportUnknownVariableType]
+        raise TypeError(
+            "columns must be a sequence of Column; Column.parse('TAG=PATTERN') makes one"
+        )
 
 
 @final
@@ -98,10 +123,20 @@ class PerfStat:
         csv: bool,
         out: TextIO,
     ) -> None:
-        if not interval > 0:
-            raise ValueError(f"the interval must be positive, got {interval!r}")
+        _check_columns(columns)
+        if isinstance(interval, bool) or not isinstance(interval, int | float):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"the interval must be a number of seconds, got {kind_of(interval)}")
+        if not 0 < interval < threading.TIMEOUT_MAX:  # nan and inf fail this too
+            raise ValueError(
+                f"the interval must be a finite number of seconds > 0; got {interval!r}"
+            )
+        if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int)):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"the row count must be an int or None, got {kind_of(rows)}")
         if rows is not None and rows < 1:
             raise ValueError(f"the row count must be at least 1, got {rows!r}")
+        flag(csv, "csv")
+        if not callable(getattr(out, "write", None)) or not callable(getattr(out, "flush", None)):
+            raise TypeError(f"out must be a text stream (write() and flush()), got {kind_of(out)}")
         if not columns:
             raise TypeError("stat() needs at least one tracepoint name or pattern")
         self.columns: tuple[Column, ...] = tuple(columns)
@@ -130,6 +165,7 @@ class PerfStat:
     def _wants_row(self) -> bool:
         return self.max_rows is None or self._rows_done < self.max_rows
 
+    @deferred
     def print_row(self) -> None:
         """Print the hits since the previous row (the header first, when it is due)."""
         with self._write_lock:

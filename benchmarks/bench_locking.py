@@ -13,7 +13,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from benchmarks._unrolled import unrolled
-from osv_idioms import trace
+from osv_idioms import locking, trace
 from osv_idioms.locking import Mutex, check_lock_order, reset_lock_order, with_lock
 
 
@@ -55,6 +55,48 @@ def test_mutex_lock_order_checking(benchmark: BenchmarkFixture, lockdep: None) -
     outer = Mutex("outer")  # one held lock, so every block checks an order
     with outer:
         block(benchmark, Mutex("bench"))
+
+
+@pytest.mark.parametrize("depth", [1, 5, 20])
+@pytest.mark.benchmark(group="lock-order checking by depth")
+def test_lock_order_checking_by_depth(
+    benchmark: BenchmarkFixture, lockdep: None, depth: int
+) -> None:
+    """A with-block of one more mutex on top of ``depth`` held ones: the orders are known."""
+    held = [Mutex(f"held{i}") for i in range(depth)]
+    for mutex in held:
+        mutex.acquire()
+    try:
+        block(benchmark, Mutex("bench"))
+    finally:
+        for mutex in reversed(held):
+            mutex.release()
+
+
+@pytest.mark.benchmark(group="lock-order checking by depth")
+def test_rlock_by_depth(benchmark: BenchmarkFixture) -> None:
+    block(benchmark, threading.RLock())
+
+
+@pytest.mark.parametrize("kind", ["Lock", "RLock"])
+@pytest.mark.benchmark(group="every lock checked")
+def test_all_locks_checked(benchmark: BenchmarkFixture, kind: str) -> None:
+    """A with-block of a threading lock made while ``all_locks=True``, under one held lock."""
+    locking.check_lock_order(True, all_locks=True)
+    try:
+        outer = threading.Lock()  # made on a line of its own: a class of its own
+        lock = getattr(threading, kind)()
+        with outer:
+            block(benchmark, lock)
+    finally:
+        locking.check_lock_order(False)
+        locking.reset_lock_order()
+
+
+@pytest.mark.parametrize("kind", ["Lock", "RLock"])
+@pytest.mark.benchmark(group="every lock checked")
+def test_all_locks_unchecked(benchmark: BenchmarkFixture, kind: str) -> None:
+    block(benchmark, getattr(threading, kind)())
 
 
 @pytest.mark.benchmark(group="with-block")

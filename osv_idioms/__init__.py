@@ -28,6 +28,7 @@ from .errors import RefCountError as RefCountError
 from .errors import ReleasedHandleError as ReleasedHandleError
 from .errors import TracepointError as TracepointError
 from .locking import AcquireLockable as AcquireLockable
+from .locking import CheckedLock as CheckedLock
 from .locking import LockUnlockable as LockUnlockable
 from .locking import Mutex as Mutex
 from .locking import drop_lock as drop_lock
@@ -68,6 +69,7 @@ __all__ = (
     "BadFunctionCall",
     "BadWeakPtr",
     "Bound",
+    "CheckedLock",
     "Column",
     "Connection",
     "CopyUpdate",

@@ -8,7 +8,15 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from ._perf import Program, UsageError, add_perf_parser, perf_command, split_program
+from ._perf import (
+    Program,
+    UsageError,
+    add_perf_parser,
+    check_program,
+    perf_command,
+    run_program,
+    split_program,
+)
 from ._talk import SLIDES
 from ._tour import run_tour, show_slide_list
 
@@ -38,6 +46,19 @@ def _build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--slide", type=_slide_number, metavar="N", help="show only slide N")
     tour.add_argument("--no-color", action="store_true", help="never colour the output")
     add_perf_parser(commands)
+    lockdep = commands.add_parser(
+        "lockdep",
+        help="run a program with every lock's order checked",
+        usage="%(prog)s [--warn] -- (script.py | -m module) [args]",
+        description="Run a program with lock-order checking of every threading lock from its "
+        "first line. Each lock-order inversion is printed once to stderr when it is seen; the "
+        "exit status is 3 if any was, else the program's own.",
+    )
+    lockdep.add_argument(
+        "--warn",
+        action="store_true",
+        help="exit with the program's own status even when inversions were reported",
+    )
     return parser
 
 
@@ -60,9 +81,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(options)
     if args.command == "perf":
         return perf_command(args, program)
+    if args.command == "lockdep":
+        if program is None:
+            parser.error("lockdep needs a program: -- script.py [args] or -- -m module [args]")
+        return lockdep_command(program, warn_only=args.warn)
     if program is not None:
-        parser.error("only perf stat and perf record run a program after '--'")
+        parser.error("only perf stat, perf record and lockdep run a program after '--'")
     return _tour_command(args)
+
+
+LOCKDEP_FOUND = 3
+"""The exit status of ``lockdep`` when the program made lock-order reports."""
+
+
+def lockdep_command(program: Program, *, warn_only: bool) -> int:
+    """Run ``program`` with every lock checked; print each report once, as it is made."""
+    from .locking import check_lock_order  # noqa: PLC0415 - only this command needs it
+
+    try:
+        check_program(program)
+    except UsageError as exc:
+        print(f"python -m osv_idioms lockdep: error: {exc}", file=sys.stderr)
+        return 2
+    reports: list[str] = []
+
+    def report(message: str) -> None:
+        reports.append(message)
+        print(f"lockdep: {message}", file=sys.stderr, flush=True)
+
+    check_lock_order(True, action="record", all_locks=True, on_report=report)
+    try:
+        status = run_program(program)
+    finally:
+        check_lock_order(False)
+    if reports:
+        count = len(reports)
+        print(
+            f"lockdep: {count} lock-order inversion{'' if count == 1 else 's'} reported",
+            file=sys.stderr,
+        )
+        if not warn_only:
+            return LOCKDEP_FOUND
+    return status
 
 
 def _split_off_program(

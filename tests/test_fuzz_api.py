@@ -174,6 +174,12 @@ def _acquire_and_release(blocking: Any, timeout: Any) -> None:
         mutex.release()
 
 
+def _checked_acquire_and_release(blocking: Any, timeout: Any) -> None:
+    lock = locking.CheckedLock()  # refusals are the C lock's, as threading.Lock's are
+    if lock.acquire(blocking, timeout):
+        lock.release()
+
+
 def _held_mutex() -> locking.Mutex:
     mutex = locking.Mutex()
     mutex.acquire()
@@ -333,6 +339,10 @@ CASES: dict[str, Case] = {
     ),
     # --- locking ---------------------------------------------------------------------
     "locking.Mutex": plain(locking.Mutex, "name", name="fuzz"),
+    "locking.CheckedLock": plain(locking.CheckedLock),
+    "locking.CheckedLock.acquire": case(
+        lambda: (_checked_acquire_and_release, {"blocking": True, "timeout": 1}), pythons_own=True
+    ),
     # Mutex.acquire is RLock.acquire, refusals and messages included (Condition relies on it).
     "locking.Mutex.acquire": case(
         lambda: (_acquire_and_release, {"blocking": True, "timeout": 1}), pythons_own=True

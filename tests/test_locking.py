@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import os
 import re
 import threading
@@ -573,8 +574,10 @@ class TestLockOrder:
         a.release()
 
     def test_bad_action(self) -> None:
-        """Only 'raise' and 'warn' are actions."""
-        with pytest.raises(ValueError, match=r"^action must be 'raise' or 'warn', got 'log'$"):
+        """Only 'raise', 'warn' and 'record' are actions."""
+        with pytest.raises(
+            ValueError, match=r"^action must be 'raise', 'warn' or 'record', got 'log'$"
+        ):
             check_lock_order(True, action="log")  # type: ignore[arg-type]
 
     def test_off_records_nothing_and_uses_c_methods(self) -> None:
@@ -616,3 +619,240 @@ class TestLockOrder:
             check=False,
         )
         assert (done.returncode, done.stdout) == (0, "True True\n"), done.stderr
+
+
+class Account:
+    """Each account's lock is made on one line: one class for all of them."""
+
+    def __init__(self, balance: int) -> None:
+        self.lock = Mutex()
+        self.balance = balance
+
+
+def transfer(source: Account, target: Account, amount: int) -> None:
+    with source.lock, target.lock:
+        source.balance -= amount
+        target.balance += amount
+
+
+def new_lock() -> threading.Lock:
+    return threading.Lock()
+
+
+class TestLockOrderOnRealPrograms:
+    def test_plain_threading_locks_are_checked_with_all_locks(self) -> None:
+        """``all_locks=True`` checks threading's own locks, made anywhere from then on."""
+        check_lock_order(True, all_locks=True)
+        first = threading.Lock()
+        second = threading.Lock()
+        with first, second:
+            pass
+        with second, pytest.raises(LockOrderError) as caught:
+            first.acquire()
+        assert not first.locked()
+        assert caught.value.args[0].splitlines()[0] == (
+            f"lock order inversion: thread 'MainThread' takes 'Lock@{__file__}:{first_line(first)}' "
+            f"while holding 'Lock@{__file__}:{first_line(second)}', but "
+            f"'Lock@{__file__}:{first_line(first)}' -> 'Lock@{__file__}:{first_line(second)}' "
+            "was seen before; these orders can deadlock"
+        )
+
+    def test_without_all_locks_threading_locks_stay_unchecked(self) -> None:
+        """Plain ``check_lock_order(True)`` leaves ``threading.Lock`` the C lock, unchecked."""
+        check_lock_order(True)
+        first, second = threading.Lock(), threading.Lock()
+        with first, second:
+            pass
+        with second, first:
+            pass
+        assert locking.recorded_lock_orders() == {}
+        assert threading.Lock is not locking.CheckedLock  # type: ignore[comparison-overlap]
+
+    def test_switching_off_gives_threading_its_locks_back(self) -> None:
+        """``check_lock_order(False)`` undoes ``all_locks``: new locks are C locks again."""
+        original = threading.Lock
+        check_lock_order(True, all_locks=True)
+        assert isinstance(threading.Lock(), locking.CheckedLock)
+        assert isinstance(threading.RLock(), Mutex)
+        check_lock_order(False)
+        assert threading.Lock is original
+
+    def test_stdlib_locks_made_while_on_are_checked(self) -> None:
+        """A ``queue.Queue`` and a ``threading.Condition`` made while on use checked locks."""
+        import queue
+
+        check_lock_order(True, all_locks=True)
+        jobs: queue.Queue[int] = queue.Queue()
+        ready = threading.Condition()
+        mutex: object = jobs.mutex  # a CheckedLock, though typeshed says a C lock
+        assert isinstance(mutex, locking.CheckedLock)
+        with ready:  # its default lock is an RLock, checked: a Mutex
+            jobs.put(1)  # takes the queue's mutex while holding the condition's
+        assert locking.recorded_lock_orders() == {
+            ready._lock.lock_class: (mutex.lock_class,)  # type: ignore[attr-defined]
+        }
+
+    def test_the_bank_transfer_is_reported(self) -> None:
+        """Accounts whose locks come from one line: transfer(a, b), then transfer(b, a), is caught."""
+        check_lock_order(True)
+        alice, bob = (Account(100) for _ in range(2))
+        transfer(alice, bob, 10)
+        with pytest.raises(LockOrderError) as caught:
+            transfer(bob, alice, 5)
+        site = alice.lock.lock_class
+        assert caught.value.args[0].splitlines()[0] == (
+            f"lock order inversion: thread 'MainThread' takes '{site} (lock 1)' while holding "
+            f"'{site} (lock 2)', but '{site} (lock 1)' -> '{site} (lock 2)' was seen before; "
+            "these orders can deadlock"
+        )
+        assert (alice.balance, bob.balance) == (90, 110)
+        assert not (alice.lock.owned() or bob.lock.owned())
+
+    def test_consistent_nesting_within_one_class_is_fine(self) -> None:
+        """Locks of one class always taken in one order (index, parent before child): no report."""
+        reports: list[str] = []
+        check_lock_order(True, on_report=reports.append)
+        locks = [Mutex() for _ in range(5)]
+        for _ in range(3):
+            for start in range(4):
+                with locks[start], locks[start + 1], locks[4]:
+                    pass
+        assert reports == []
+
+    def test_locks_made_by_one_helper_for_two_callers_are_two_classes(self) -> None:
+        """A helper making locks for different callers does not fold them into one class."""
+        check_lock_order(True, all_locks=True)
+        outer = new_lock()
+        inner = new_lock()
+        assert outer.lock_class != inner.lock_class  # type: ignore[attr-defined]
+        with outer, inner:
+            pass
+        with inner, pytest.raises(LockOrderError):
+            outer.acquire()
+
+    def test_a_subclass_of_mutex_is_classed_where_it_is_made(self) -> None:
+        """``Mutex`` subclasses made on two lines are two classes, not the subclass's ``__init__``."""
+
+        class Named(Mutex):  # type: ignore[misc]  # RLock is final in typeshed only
+            def __init__(self) -> None:
+                super().__init__()
+
+        first = Named()
+        second = Named()
+        assert first.lock_class != second.lock_class
+
+    def test_trylocks_out_of_order_are_never_reported(self) -> None:
+        """A trylock cannot deadlock: out of order it is not reported, yet it counts as held."""
+        reports: list[str] = []
+        check_lock_order(True, on_report=reports.append)
+        a, b, c = Mutex("ta"), Mutex("tb"), Mutex("tc")
+        with a, b:
+            pass
+        with b:
+            assert a.acquire(False)
+            with c:  # under the trylocked a: a -> c is recorded
+                pass
+            a.release()
+            assert a.try_lock()
+            a.unlock()
+        assert reports == []
+        assert locking.recorded_lock_orders() == {"ta": ("tb", "tc"), "tb": ("tc",)}
+
+    def test_condition_wait_takes_its_lock_back_checked(self) -> None:
+        """Holding B, ``cond_a.wait()`` re-takes A: after A -> B, that is an inversion, reported."""
+        check_lock_order(True)
+        a, b = Mutex("CA"), Mutex("CB")
+        cond_a = threading.Condition(a)
+        with a, b:
+            pass
+        with cond_a:
+            with b, pytest.raises(LockOrderError, match=r"takes 'CA' while holding 'CB'"):
+                cond_a.wait(timeout=0)
+            assert a.owned()  # wait() still returned holding the condition's lock
+        assert not a.owned()
+
+    def test_short_lived_locks_leave_no_orders_behind(self) -> None:
+        """40,000 locks taken under another and dropped: the orders stay as few as the live locks."""
+        import gc
+
+        check_lock_order(True)
+        outer = Mutex("keeper")
+        with outer:
+            for _ in range(40_000):
+                with with_lock(threading.Lock()):  # each a class of its own, gone with it
+                    pass
+        gc.collect()
+        assert locking.recorded_lock_orders() == {}
+
+    def test_record_goes_ahead_and_hands_each_report_over_once(self) -> None:
+        """``action='record'`` takes the lock; ``on_report`` gets the report once, not per repeat."""
+        reports: list[str] = []
+        check_lock_order(True, action="record", on_report=reports.append)
+        a, b = Mutex("RA"), Mutex("RB")
+        with a, b:
+            pass
+        for _ in range(3):
+            with b, a:
+                assert a.owned()
+        assert [r.splitlines()[0] for r in reports] == [
+            "lock order inversion: thread 'MainThread' takes 'RA' while holding 'RB', "
+            "but 'RA' -> 'RB' was seen before; these orders can deadlock"
+        ]
+
+    def test_reports_show_the_programs_frames_only(self) -> None:
+        """Both stacks of a report are the program's: no pytest, pluggy or library frames."""
+        check_lock_order(True)
+        a, b = Mutex("FA"), Mutex("FB")
+        with a, b:
+            pass
+        with b, pytest.raises(LockOrderError) as caught:
+            a.acquire()
+        report = caught.value.args[0]
+        assert "test_reports_show_the_programs_frames_only" in report
+        for noise in ("_pytest", "pluggy", "osv_idioms/locking", "runpy"):
+            assert noise not in report
+
+
+def first_line(lock: object) -> int:
+    """The line a checked lock was made on, from its class."""
+    return int(lock.lock_class.rsplit(":", 1)[1])  # type: ignore[attr-defined]
+
+
+class TestCheckedLock:
+    def test_waiting_for_a_lock_this_thread_holds_is_reported_after_a_second(self) -> None:
+        """A thread blocking on a ``Lock`` it holds is told so, instead of hanging silently."""
+        check_lock_order(True, all_locks=True)
+        lock = threading.Lock()
+        lock.acquire()
+        with pytest.raises(
+            LockOrderError,
+            match=rf"^thread 'MainThread' has waited 1 s for 'Lock@{re.escape(__file__)}:\d+', "
+            r"which it holds itself: unless another thread releases it, it waits for ever$",
+        ):
+            lock.acquire()
+        assert lock.locked()
+        lock.release()
+
+    def test_another_thread_may_release_it_for_the_waiter(self) -> None:
+        """Taking a held ``Lock`` again to wait for another thread's release is no report."""
+        reports: list[str] = []
+        check_lock_order(True, all_locks=True, on_report=reports.append)
+        handshake = threading.Lock()
+        handshake.acquire()
+        releaser = threading.Thread(target=handshake.release)
+        releaser.start()
+        handshake.acquire()  # waits until the other thread released it
+        releaser.join(JOIN_TIMEOUT_S)
+        handshake.release()
+        assert reports == []
+
+    def test_it_refuses_what_the_c_lock_refuses(self) -> None:
+        """The checked ``Lock`` refuses bad arguments as ``threading.Lock`` does, word for word."""
+        check_lock_order(True, all_locks=True)
+        checked, plain = threading.Lock(), _thread.allocate_lock()
+        for args in ((False, 1), (True, -5)):
+            with pytest.raises(ValueError, match=r".") as expected:
+                plain.acquire(*args)
+            with pytest.raises(ValueError, match=rf"^{re.escape(str(expected.value))}$"):
+                checked.acquire(*args)
+        assert repr(checked).startswith("<unlocked _thread.lock object at 0x")

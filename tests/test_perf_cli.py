@@ -275,7 +275,7 @@ class TestStatCommand:
             check=False,
         )
         assert done.returncode == 2
-        assert "only perf stat and perf record run a program after '--'" in done.stderr
+        assert "only perf stat, perf record and lockdep run a program after '--'" in done.stderr
 
 
 class TestListCommand:

@@ -20,10 +20,13 @@ with ``check_lock_order(True)`` or ``OSV_LOCKDEP=1`` in the environment.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Literal
 
 from .. import checks
 from . import _lockdep
+from ._anylock import CheckedLock
+from ._anylock import check_all_locks as _check_all_locks
 from ._mutex import (
     Mutex,
     instrumented,
@@ -45,6 +48,7 @@ from ._scoped import (
 
 __all__ = (
     "AcquireLockable",
+    "CheckedLock",
     "LockUnlockable",
     "Lockable",
     "Mutex",
@@ -64,25 +68,47 @@ __all__ = (
 )
 
 
-def check_lock_order(on: bool = True, *, action: Literal["raise", "warn"] = "raise") -> None:
+def check_lock_order(
+    on: bool = True,
+    *,
+    action: Literal["raise", "warn", "record"] = "raise",
+    all_locks: bool = False,
+    on_report: Callable[[str], object] | None = None,
+) -> None:
     """Switch lock-order checking on or off; ``action`` says what an inversion does.
 
     With ``"raise"`` the acquisition that would close a cycle raises
     ``LockOrderError`` and does not happen; with ``"warn"`` it emits
-    ``LockOrderWarning`` and goes ahead.
+    ``LockOrderWarning`` and goes ahead; with ``"record"`` it only goes
+    ahead. Whatever the action, ``on_report(message)`` is called with each
+    report first, in the thread that made it. With ``all_locks=True``,
+    every ``threading.Lock``, ``RLock`` and ``Condition`` made from then on,
+    by any module, is checked as well; switching checking off undoes that.
 
-    >>> check_lock_order(True)
-    >>> lock_order_checking()
-    True
-    >>> check_lock_order(False)
+    >>> reports = []
+    >>> check_lock_order(True, action="record", on_report=reports.append)
+    >>> a, b = Mutex("ra"), Mutex("rb")
+    >>> with a, b:
+    ...     pass
+    >>> with b, a:   # reported, and taken
+    ...     pass
+    >>> print(reports[0].splitlines()[0])  # doctest: +NORMALIZE_WHITESPACE
+    lock order inversion: thread 'MainThread' takes 'ra' while holding 'rb',
+    but 'ra' -> 'rb' was seen before; these orders can deadlock
+    >>> check_lock_order(False); reset_lock_order()
     """
     checks.flag(on, "on")
+    checks.flag(all_locks, "all_locks")
     if not isinstance(action, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise TypeError(f"action must be 'raise' or 'warn', got {checks.kind_of(action)}")
-    if action not in ("raise", "warn"):
-        raise ValueError(f"action must be 'raise' or 'warn', got {action!r}")
+        raise TypeError(f"action must be 'raise', 'warn' or 'record', got {checks.kind_of(action)}")
+    if action not in ("raise", "warn", "record"):
+        raise ValueError(f"action must be 'raise', 'warn' or 'record', got {action!r}")
+    if on_report is not None:
+        checks.check_callable(on_report, "on_report", "on_report(message)")
     _lockdep.state.action = action
+    _lockdep.state.on_report = on_report
     _set_lock_order_checking(on)
+    _check_all_locks(on and all_locks)
 
 
 def lock_order_checking() -> bool:

@@ -12,13 +12,13 @@ they are all off again it swaps the C methods back.
 from __future__ import annotations
 
 import re
-import sys
 import threading
 from _thread import RLock as _CRLock
 from collections.abc import Callable
 from typing import Any
 
 from ..checks import kind_of
+from ..errors import LockOrderError
 from ..interrupts import acquire_into, deferred
 from ..trace import tracepoint
 from ..trace._points import watch_activity
@@ -26,6 +26,9 @@ from . import _lockdep
 
 _held = _lockdep.held
 _checking = _lockdep.state  # bound once: read on every instrumented acquire
+_chain_key = _lockdep.chain_key
+_chains = _lockdep.chains  # the chains checked before: one lookup on the hot path
+_CHAIN_MASK = (1 << 61) - 1
 
 # The C lock's methods, called directly on the hot paths. The underscored ones are
 # what threading.Condition uses; typeshed does not list them, hence getattr.
@@ -56,21 +59,25 @@ class Mutex(_CRLock):  # type: ignore[misc]  # pyright: ignore[reportGeneralType
     (False, 0)
     """
 
-    __slots__ = ("lock_class", "name")
+    __slots__ = ("_class_hash", "_lock_class", "name")
 
     name: str | None
-    lock_class: str
-    """The class lock-order checking groups this mutex in: its name, else its creation site."""
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"a mutex name must be a str or None, got {kind_of(name)}")
         self.name = name
-        if name is None:
-            frame = sys._getframe(1)  # pyright: ignore[reportPrivateUsage]
-            self.lock_class = f"mutex@{frame.f_code.co_filename}:{frame.f_lineno}"
-        else:
-            self.lock_class = name
+        self.lock_class = name if name is not None else f"mutex@{_lockdep.creation_site(1)}"
+
+    @property
+    def lock_class(self) -> str:
+        """The class lock-order checking groups this mutex in: its name, else its creation site."""
+        return self._lock_class
+
+    @lock_class.setter
+    def lock_class(self, key: str) -> None:
+        self._lock_class = key
+        self._class_hash = hash(key)  # read on every checked __enter__
 
     def __repr__(self) -> str:
         depth = self.depth
@@ -254,30 +261,29 @@ def release_traced(self: Mutex) -> None:
 @deferred
 def _traced_acquire(self: Mutex, blocking: bool = True, timeout: float = -1) -> bool:
     if not _checking.enabled or _c_is_owned(self):
-        return acquire_traced(self, blocking, timeout)
+        return acquire_traced(self, blocking, timeout)  # a recursive level makes no order
     # First level with lock-order checking on: check, take, record. This is the hot
     # path of a checked program, so ``acquire_traced`` is written out here.
     if blocking is not True or timeout != -1:
         _check_arguments(blocking, timeout)  # a bad call is a TypeError, not an order report
-    stack = _held.stack
-    if stack:
-        _lockdep.before_acquire(self.lock_class, self, recursive=True)
-    if not blocking or _Switch.tracing:
+        if not blocking:  # a trylock: held once taken, but never checked, so never reported
+            got = acquire_traced(self, False, timeout)
+            if got:
+                _lockdep.push_unchecked(self)
+            return got
+    key = _lockdep.check(self, self.lock_class, recursive=True)
+    if _Switch.tracing:
         got = acquire_traced(self, blocking, timeout)
     else:  # checking without tracing: skip the (empty) tracepoint calls
         got = bool(_c_acquire(self, False)) or _wait_giving_back(self, timeout)
     if got:
-        stack.append(self)
+        _held.entries += (self, key)
     return got
 
 
 def _forget(self: Mutex) -> None:
     """Drop the mutex from this thread's held list when its last level goes."""
-    stack = _held.stack
-    if stack and stack[-1] is self:
-        stack.pop()  # the usual case: released in the reverse order of taking
-    else:
-        _lockdep.after_release(self)
+    _lockdep.pop(self)
 
 
 @deferred
@@ -290,11 +296,11 @@ def _traced_release(self: Mutex) -> None:
 @deferred
 def _traced_exit(self: Mutex, exc_type: object, exc: object, tb: object) -> None:
     if _c_recursion_count(self) == 1:  # ``_forget``, written out: this is the hot path
-        stack = _held.stack
-        if stack and stack[-1] is self:
-            stack.pop()
+        entries = _held.entries
+        if entries and entries[-2] is self:
+            del entries[-2:]
         else:
-            _lockdep.after_release(self)
+            _lockdep.pop(self)
     try:
         _c_release(self)
     except RuntimeError:
@@ -304,23 +310,74 @@ def _traced_exit(self: Mutex, exc_type: object, exc: object, tb: object) -> None
 
 
 @deferred
+def _checked_exit(self: Mutex, exc_type: object, exc: object, tb: object) -> None:
+    """``_traced_exit`` without the tracepoint: installed while only checking is on."""
+    if _c_recursion_count(self) == 1:
+        entries = _held.entries
+        if entries and entries[-2] is self:
+            del entries[-2:]
+        else:
+            _lockdep.pop(self)
+    try:
+        _c_release(self)
+    except RuntimeError:
+        _checked_release(self)  # raises the message naming both threads
+
+
+@deferred
+def _checked_enter(self: Mutex) -> bool:
+    """``with mutex:`` under lock-order checking: the hot path of a checked program.
+
+    A chain of held classes seen before costs one set lookup; everything
+    else (tracing, a recursive level, a chain never seen) goes the long way.
+    """
+    if _c_is_owned(self):
+        return _traced_acquire(self)
+    entries = _held.entries
+    below: int = entries[-1] if entries else 0  # type: ignore[assignment]  # a chain key
+    key = (below * 1_000_003 + self._class_hash) & _CHAIN_MASK  # pyright: ignore[reportPrivateUsage]
+    if key not in _chains:  # chain_key(), written out: a chain never seen is checked
+        key = _lockdep.check_new_chain(self, self._lock_class, key, recursive=True)  # pyright: ignore[reportPrivateUsage]
+    if not _c_acquire(self, False) and not _wait_giving_back(self, -1):
+        return False  # pragma: no cover - a wait for ever ends taken
+    entries += (self, key)
+    return True
+
+
+@deferred
 def _traced_release_save(self: Mutex) -> Any:
     """``Condition.wait`` releases every level at once: the mutex is free while it waits."""
     saved = _c_release_save(self)
-    _lockdep.after_release(self)
+    _lockdep.pop(self)
     trace_mutex_unlock(self)
     return saved
 
 
 @deferred
 def _traced_acquire_restore(self: Mutex, saved: Any) -> None:
+    """``Condition.wait`` takes the mutex back: an acquisition like any other, and checked.
+
+    The condition's contract is that ``wait()`` returns holding the lock, so a
+    report raised here is raised once the mutex is taken back.
+    """
+    reported: LockOrderError | None = None
+    key = 0
+    if _checking.enabled:
+        try:
+            key = _lockdep.check(self, self.lock_class, recursive=True)
+        except LockOrderError as error:
+            reported = error
+            entries = _held.entries
+            key = _lockdep.chain_key(entries[-1] if entries else 0, self.lock_class)  # type: ignore[arg-type]
     trace_mutex_lock(self)
     _c_acquire_restore(self, saved)
-    if _lockdep.state.enabled:
-        _lockdep.after_acquire(self)
+    if _checking.enabled:
+        _lockdep.push(self, key)
+    if reported is not None:
+        raise reported
 
 
-_INSTRUMENTED = {
+_TRACED = {
     "acquire": _traced_acquire,
     "lock": _traced_acquire,
     "release": _traced_release,
@@ -330,7 +387,9 @@ _INSTRUMENTED = {
     "_release_save": _traced_release_save,
     "_acquire_restore": _traced_acquire_restore,
 }
-_PLAIN = {name: Mutex.__dict__.get(name) for name in _INSTRUMENTED}
+# Only lock-order checking on: a with statement takes the shortest path there is.
+_CHECKED = {**_TRACED, "__enter__": _checked_enter, "__exit__": _checked_exit}
+_PLAIN = {name: Mutex.__dict__.get(name) for name in _TRACED}
 
 
 class _Switch:
@@ -338,6 +397,7 @@ class _Switch:
 
     tracing = False
     instrumented = False
+    methods = ""  # which set is installed: "traced", "checked" or "" (the C lock's)
     lock = threading.Lock()
 
 
@@ -345,15 +405,23 @@ class _Switch:
 def _apply() -> None:
     """Install the Python methods while anything watches, the C ones otherwise."""
     with _Switch.lock:
-        wanted = _Switch.tracing or _lockdep.state.enabled
-        if wanted == _Switch.instrumented:
+        methods: dict[str, Any]
+        if _Switch.tracing:
+            methods, wanted = _TRACED, "traced"
+        elif _lockdep.state.enabled:
+            methods, wanted = _CHECKED, "checked"
+        else:
+            methods, wanted = _PLAIN, ""
+        if wanted == _Switch.methods:
             return
-        for name, method in (_INSTRUMENTED if wanted else _PLAIN).items():
+        for name, method in methods.items():
             if method is None:
-                delattr(Mutex, name)  # back to the C lock's own method
+                if name in Mutex.__dict__:
+                    delattr(Mutex, name)  # back to the C lock's own method
             else:
                 setattr(Mutex, name, method)
-        _Switch.instrumented = wanted
+        _Switch.methods = wanted
+        _Switch.instrumented = bool(wanted)
 
 
 def _on_tracing(active: bool) -> None:

@@ -214,11 +214,11 @@ class with_lock:
             self._take_all(_plain_take)
             return
         originals = [_original(lock) for lock in self._locks]
-        for lock in originals:
-            _lockdep.before_acquire(_lockdep.class_of(lock), lock, recursive=_is_recursive(lock))
+        for lock in originals:  # each against what is held; the group has no order within
+            _lockdep.check(lock, _lockdep.class_of(lock), recursive=_is_recursive(lock))
         self._take_all(_take)
         for lock in originals:
-            _lockdep.after_acquire(lock)
+            _lockdep.push_unchecked(lock)
 
     def _take_all(self, take: Callable[[Any, bool, float], bool]) -> None:
         """``std::lock``: wait for one lock, try the rest; on a miss, back off, wait for that one.
@@ -261,13 +261,13 @@ class with_lock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not _held.stack:  # nothing recorded: plain releases, last named first
+        if not _held.entries:  # nothing recorded: plain releases, last named first
             for lock in reversed(self._locks):
                 lock.release()
             return
         for lock in reversed(self._locks):
             _give(lock)
-            _lockdep.after_release(_original(lock))
+            _lockdep.pop(_original(lock))
 
 
 def _plain_take(lock: Any, blocking: bool, timeout: float) -> bool:
@@ -329,7 +329,7 @@ class drop_lock:
         _check_held_once(self._original)
         self._lock.release()  # an instrumented mutex updates its own records
         if not isinstance(self._original, Mutex):
-            _lockdep.after_release(self._original)
+            _lockdep.pop(self._original)
 
     @deferred  # the lock must come back whatever happens: Ctrl-C waits for it too
     def __exit__(
@@ -344,10 +344,10 @@ class drop_lock:
             return
         checking = _lockdep.state.enabled
         if checking:
-            _lockdep.before_acquire(_lockdep.class_of(lock), lock, recursive=_is_recursive(lock))
+            key = _lockdep.check(lock, _lockdep.class_of(lock), recursive=_is_recursive(lock))
         self._lock.acquire()
         if checking:
-            _lockdep.after_acquire(lock)
+            _lockdep.push(lock, key)  # pyright: ignore[reportPossiblyUnboundVariable]
 
 
 def _check_held_once(lock: object) -> None:

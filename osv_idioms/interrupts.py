@@ -40,6 +40,7 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any, ParamSpec, Protocol, TypeVar
 
+from . import environment
 from .checks import kind_of
 from .checks import timeout as timeout_seconds
 
@@ -245,7 +246,7 @@ def installed() -> bool:
 
 
 def _install() -> None:
-    if os.environ.get("OSV_IDIOMS_DEFER_INTERRUPTS", "1").strip() == "0":
+    if not environment.interrupts_deferred():
         return
     if threading.current_thread() is not threading.main_thread():
         return

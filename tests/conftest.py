@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from osv_idioms import locking, trace
-from osv_idioms.trace import _points
 
 _serial = itertools.count()
 
@@ -24,18 +23,10 @@ def unique() -> Callable[[str], str]:
 
 
 @pytest.fixture(autouse=True)
-def restore_trace_registry() -> Iterator[None]:
-    """Undo the enable/disable rules and probes a test added, and empty the ring."""
-    rules, probes = list(_points._rules), list(_points._probe_rules)
-    size = trace.buffer_size()
+def reset_tracing() -> Iterator[None]:
+    """Each test ends with every tracepoint off, no probes, and an empty ring of the default size."""
     yield
-    with _points._lock:
-        _points._rules[:] = rules
-        _points._probe_rules[:] = probes
-        for point in _points._points.values():
-            _points._apply_rules(point)
-            point.refresh()
-    trace.set_buffer_size(size)
+    trace.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -333,12 +333,14 @@ class TestBindWeak:
         assert list(kept) == [Device.anything]
         assert bind_weak(device.read)(1) == "sda: 512 at 1"
 
-    def test_repr_names_the_method(self) -> None:
-        """A weakly bound method shows the method's name and the weak reference."""
+    def test_repr_names_the_method_and_whether_its_object_lives(self) -> None:
+        """A weakly bound method shows the method and its object's type, or that it is gone."""
         device = Device()
-        shown = repr(bind_weak(device.read))
-        assert shown.startswith("<bound method Device.read of (<function Device.read at 0x")
-        assert "<weakref at 0x" in shown
+        callback = bind_weak(device.read)
+        assert repr(callback) == "bind_weak(Device.read of Device object)"
+        del device
+        gc.collect()
+        assert repr(callback) == "bind_weak(Device.read of a collected object)"
 
     def test_not_a_bound_method(self) -> None:
         """A plain function or a builtin method is refused with a hint."""

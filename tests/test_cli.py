@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from osv_idioms import __version__
-from osv_idioms.__main__ import main
-from osv_idioms._talk import SLIDES
-from osv_idioms._tour import run_tour
+from osv_idioms._cli import main
+from osv_idioms._cli.talk import SLIDES
+from osv_idioms._cli.tour import run_tour
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from osv_idioms._highlight import highlight
+from osv_idioms._cli.highlight import highlight
 
 ROOT = Path(__file__).parent.parent
 SOURCES = sorted((ROOT / "examples").glob("*.py")) + sorted((ROOT / "osv_idioms").rglob("*.py"))

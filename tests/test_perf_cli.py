@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from osv_idioms import trace
-from osv_idioms.trace import Column, declare_tracepoint, format_header, format_row
+from osv_idioms.trace import Column, declare_tracepoint
 
 ROOT = Path(__file__).resolve().parent.parent
 Unique = Callable[[str], str]
@@ -59,12 +59,22 @@ def workload(tmp_path: Path) -> Path:
 
 
 class TestTableLayout:
-    def test_widths_are_max_8_and_tag_plus_2(self) -> None:
+    def test_widths_are_max_8_and_tag_plus_2(self, unique: Unique) -> None:
         """Each column is max(8, len(tag)+2) wide, right-aligned, header and rows alike."""
-        columns = [Column.parse("a"), Column.parse("mutex_lock_wait"), Column.parse("w=x")]
-        assert [c.width for c in columns] == [8, 17, 8]
-        assert format_header(columns) == "       a  mutex_lock_wait       w"
-        assert format_row(columns, [11, 0, 2]) == "      11                0       2"
+        name_a, name_w = unique("a"), unique("w")
+        a, w = declare_tracepoint(name_a), declare_tracepoint(name_w)
+        specs = [f"a={name_a}", f"mutex_lock_wait={unique('none')}", f"w={name_w}"]
+        assert [Column.parse(spec).width for spec in specs] == [8, 17, 8]
+        table = io.StringIO()
+        with trace.stat(*specs, interval=60, out=table):
+            for _ in range(11):
+                a()
+            w()
+            w()
+        assert table.getvalue().splitlines()[:2] == [
+            "       a  mutex_lock_wait       w",
+            "      11                0       2",
+        ]
 
     def test_bad_columns_are_refused(self) -> None:
         """``=x`` and ``x=`` name no tag or no tracepoint."""

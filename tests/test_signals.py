@@ -122,7 +122,7 @@ class TestEmitRules:
         signal.emit(1)
         assert calls == [("kept", 1)]
         assert len(signal) == 1
-        assert len(signal._connections) == 1  # pruned, not only skipped
+        assert signal.statistics().walked == 1  # pruned, not only skipped
 
     def test_reentrant_emit(self) -> None:
         """A slot may emit the signal it was called by; each emit runs every slot."""
@@ -466,6 +466,14 @@ class TestConnect:
         assert calls == [("s", 1)]
         with pytest.raises(TypeError, match=r"^ScopedConnection takes a Connection, got a str$"):
             ScopedConnection("c")  # type: ignore[arg-type]
+
+    def test_a_connection_is_not_made_by_hand(self) -> None:
+        """Only ``Signal.connect`` makes a ``Connection``: by hand it is refused, saying so."""
+        with pytest.raises(TypeError) as refused:
+            Connection(Signal[[int]](), print, 0)  # type: ignore[arg-type]
+        assert str(refused.value) == (
+            "a Connection is made by Signal.connect(), not by hand: connect the slot instead"
+        )
 
 
 class TestDeclaration:

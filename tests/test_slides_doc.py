@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from osv_idioms._talk import SLIDES
+from osv_idioms._cli.talk import SLIDES
 
 ROOT = Path(__file__).parent.parent
 SLIDE_ROW = re.compile(r"^\| (\d+) \| (.+?) \|")

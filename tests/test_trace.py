@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from osv_idioms import trace
+from osv_idioms import environment, trace
 from osv_idioms.errors import ProbeFailedWarning, TracepointError
 from osv_idioms.trace import (
     TraceEvent,
@@ -305,16 +305,10 @@ class TestEnabling:
         with pytest.raises(kind, match=rf"^{re.escape(message)}$"):
             enable(bad)
 
-    def test_environment_patterns(self, unique: Unique) -> None:
-        """``enable_from_environment`` reads comma-separated patterns, as OSV_TRACE does."""
-        stem = unique("env")
-        declare_tracepoint(f"{stem}_a", "v")
-        assert trace.enable_from_environment(f" {stem}_a , ,{stem}_b*") == [
-            f"{stem}_a",
-            f"{stem}_b*",
-        ]
-        declare_tracepoint(f"{stem}_b1", "v")
-        assert [t.recording for t in tracepoints(f"{stem}_*")] == [True, True]
+    def test_environment_patterns(self) -> None:
+        """``OSV_TRACE`` is read as comma-separated patterns, blanks and spaces dropped."""
+        assert environment.trace_patterns(" mutex_a , ,sched_b*") == ["mutex_a", "sched_b*"]
+        assert environment.trace_patterns("") == []
 
     def test_osv_trace_variable_at_import(self, tmp_path: Path) -> None:
         """``OSV_TRACE`` enables its patterns when the module is imported, for later declarations too."""
@@ -727,33 +721,48 @@ class TestChromeTrace:
         with pytest.raises(ValueError, match=rf"^{re.escape(message)}$"):
             trace.summarize(document)
 
-    def test_start_of(self) -> None:
-        """Only ``_ret``/``_err`` suffixes and the mutex wake end a pair."""
-        assert [trace.start_of(n) for n in ("x_ret", "x_err", "_ret", "mutex_lock_wake", "x")] == [
-            "x",
-            "x",
-            None,
-            "mutex_lock_wait",
-            None,
+    def test_only_ret_and_err_suffixes_and_the_mutex_wake_end_a_pair(self) -> None:
+        """``x_ret`` and ``x_err`` close ``x``; ``_ret`` alone and ``x_retry`` close nothing."""
+        trace_ = self.make(
+            ("x", 1000, 1),
+            ("x_err", 2000, 1),
+            ("x", 3000, 1),
+            ("x_retry", 3500, 1),
+            ("_ret", 3600, 1),
+            ("x_ret", 4000, 1),
+        )
+        slices = [
+            (r["name"], r["args"]["end"], r["dur"])
+            for r in trace.chrome_trace(trace_.events)["traceEvents"]
+            if r["ph"] == "X"
         ]
+        assert slices == [("x", "x_err", 1.0), ("x", "x_ret", 1.0)]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_child_forked_while_the_registry_was_busy_can_trace(unique: Unique) -> None:
     """A fork while another thread holds the registry lock leaves the child free to trace.
 
-    The lock is taken directly (the only way to hold it from a test); the
-    child then declares and counts a tracepoint, which needs it.
+    The registry calls activity watchers with its lock held, so a watcher that
+    waits holds the lock for as long as it waits. The child then declares and
+    counts a tracepoint, which needs the lock.
     """
-    from osv_idioms.trace import _points
+    from osv_idioms.trace.activity import watch_activity
 
-    name = unique("forked")
+    name, busy = unique("forked"), unique("busy")
+    declare_tracepoint(busy)
     holding, release = threading.Event(), threading.Event()
 
-    def hold() -> None:
-        with _points._lock:
+    def hold_the_lock(active: bool) -> None:
+        if active:
             holding.set()
             release.wait(30)
+
+    watch_activity(busy, hold_the_lock)
+
+    def hold() -> None:
+        with trace.count(busy):  # counting turns the tracepoint on: the watcher is called
+            pass
 
     holder = threading.Thread(target=hold)
     holder.start()

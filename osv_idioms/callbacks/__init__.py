@@ -23,9 +23,11 @@ b'xxx'
 
 from __future__ import annotations
 
+from ..faces import present
 from ._bind import (
     Bound,
     Placeholder,
+    WeakBound,
     _1,
     _2,
     _3,
@@ -46,6 +48,7 @@ __all__ = (
     "Bound",
     "Function",
     "Placeholder",
+    "WeakBound",
     "_1",
     "_2",
     "_3",
@@ -60,3 +63,5 @@ __all__ = (
     "bind_weak",
     "describe",
 )
+
+present(__name__, globals())

@@ -8,7 +8,8 @@ is bound, not when the callback finally fires somewhere else.
 ``bind_weak(device.read)`` holds the method's function and a weak reference
 to its object, so a callback registered somewhere long-lived does not keep
 the device alive; calling it after the device is gone raises
-``ExpiredCallbackError``.
+``ExpiredCallbackError``. Connected to a ``Signal``, it is held as a method
+is: weakly, the connection ending when the object is collected.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast, final, overload
 
 from ..checks import kind_of
 from ..errors import ExpiredCallbackError
+from ..generated import compile_function
 from ._shape import describe, signature_of
 
 P = ParamSpec("P")
@@ -125,14 +127,62 @@ def _why_not_weakly(method: object) -> TypeError:
     )
 
 
+@final
+class WeakBound(functools.partial[Any]):
+    """A method with its object held weakly: what ``bind_weak(obj.method)`` returns.
+
+    Calling it calls the method on the object, or raises
+    ``ExpiredCallbackError`` once the object is garbage-collected. Two are
+    equal when they bind the same function to the same object, so a
+    ``Signal`` can disconnect one by another; connected to a signal, the
+    connection ends when the object is collected.
+
+    It is a ``functools.partial`` of a forwarder generated once per
+    function, with exactly the method's parameters: a call is one Python call
+    more than the method's, and no ``*args`` tuple.
+    """
+
+    __slots__ = ()
+
+    @property
+    def function(self) -> Callable[..., Any]:
+        """The method's function (``obj.method.__func__``)."""
+        function: Callable[..., Any] = self.args[0]
+        return function
+
+    @property
+    def ref(self) -> weakref.ref[Any]:
+        """The weak reference to the method's object."""
+        ref: weakref.ref[Any] = self.args[1]
+        return ref
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not WeakBound:
+            return NotImplemented
+        # weakref.ref(obj) is one shared object per live obj: comparing the
+        # references compares the objects, alive or not, and calls no __eq__.
+        return self.function is other.function and self.ref is other.ref
+
+    def __hash__(self) -> int:
+        return hash((self.function, id(self.ref)))
+
+    def __repr__(self) -> str:
+        target = self.ref()
+        held = "a collected object" if target is None else f"{type(target).__qualname__} object"
+        return f"bind_weak({_name_of(self.function)} of {held})"
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        raise TypeError(f"can't pickle {self!r}: a weak reference can't be pickled")
+
+
 # The forwarder of each method's function, with its defaults. Functions hash
 # by identity, so this is the cheapest lookup there is; it is emptied when it
 # grows past _FORWARDERS_KEPT, for programs that make methods in a loop.
-_forwarders: dict[object, types.FunctionType] = {}
+_forwarders: dict[object, Callable[..., Any]] = {}
 _FORWARDERS_KEPT = 4096
 
 
-def _learn_forwarder(func: object, method: object) -> types.FunctionType:
+def _learn_forwarder(func: object, method: object) -> Callable[..., Any]:
     """Make, keep and return ``func``'s forwarder (``func`` is whatever ``__func__`` held)."""
     if not isinstance(func, types.FunctionType):  # a method of a builtin function, say
         raise _why_not_weakly(method)
@@ -143,25 +193,27 @@ def _learn_forwarder(func: object, method: object) -> types.FunctionType:
     return forward
 
 
-_FORWARDER = """
-def forward(__pair, {parameters}):
-    __func, __ref = __pair
+_FORWARDER = """\
+def forward(__func, __ref, {parameters}):
     __target = __ref()
     if __target is None:
         _expired(__func)
     return __func(__target, {arguments})
 """
 
-_RESERVED = frozenset({"__pair", "__func", "__ref", "__target", "_expired"})
+_RESERVED = frozenset({"__func", "__ref", "__target", "_expired"})
 
 
-def _forwarder(func: types.FunctionType) -> types.FunctionType:
-    """A function taking the pair (function, reference), then what ``func`` takes after ``self``."""
+def _forwarder(func: types.FunctionType) -> Callable[..., Any]:
+    """A function taking the function and the reference, then what ``func`` takes after ``self``."""
     names = _plain_parameters(func.__code__)
     parameters = arguments = "*args, **kwargs" if names is None else ", ".join(names)
-    namespace: dict[str, Any] = {"_expired": _expired}
-    exec(_FORWARDER.format(parameters=parameters, arguments=arguments), namespace)
-    forward: types.FunctionType = namespace["forward"]
+    forward = compile_function(
+        _FORWARDER.format(parameters=parameters, arguments=arguments),
+        "forward",
+        what=f"bind_weak forwarder for {func.__qualname__}",
+        namespace={"_expired": _expired},
+    )
     forward.__name__, forward.__qualname__ = func.__name__, func.__qualname__
     if names is not None:
         forward.__defaults__ = func.__defaults__  # the same names, so the same defaults apply
@@ -236,18 +288,18 @@ def bind_weak(method: Callable[..., R], /, *args: object, **kwargs: object) -> C
     ...
     osv_idioms.errors.ExpiredCallbackError: can't call Device.read: its object was garbage-collected
     """
-    # The result is a bound method of a forwarder that has the method's own
-    # parameters, bound to the pair (function, weak reference): making one is
-    # a weak reference, a tuple and a MethodType, all C, and calling one is one
-    # Python call more than the method. (A closure per binding measured twice
-    # the cost to make; a *args forwarder, twice the cost to call.)
+    # The result is a partial of a forwarder that has the method's own
+    # parameters, with the function and a weak reference bound: making one is
+    # a weak reference and a partial, both C, and calling one is one Python
+    # call more than the method. (A closure per binding measured twice the
+    # cost to make; a *args forwarder, twice the cost to call.)
     try:
         func = method.__func__  # type: ignore[attr-defined]
         ref = weakref.ref(method.__self__)  # type: ignore[attr-defined]
     except (AttributeError, TypeError):
         raise _why_not_weakly(method) from None
     forward = _forwarders.get(func) or _learn_forwarder(func, method)
-    weak: Callable[..., R] = types.MethodType(forward, (func, ref))
+    weak: Callable[..., R] = WeakBound(forward, func, ref)
     if not args and not kwargs:
         return weak
     _check_binding(method, args, kwargs)

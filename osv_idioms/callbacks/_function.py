@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, ClassVar, Generic, ParamSpec, TypeVar, final
 
 from ..checks import kind_of
 from ..errors import BadFunctionCall
-from ._shape import arity, declared_count, describe, specialise
+from ._shape import arity, describe
+from .generics import declared_count, specialise
 
 P = ParamSpec("P")
 R = TypeVar("R")

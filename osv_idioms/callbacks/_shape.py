@@ -1,11 +1,8 @@
-"""What shape a callable has, and what shape a subscripted generic declares.
+"""What shape a callable has: how many positional arguments it takes, and its name.
 
-Both ``Function[[int], None]`` and ``Signal[[int]]`` check callables when they
-are given one, not when they are first called. For that they must know at run
-time how many arguments they will pass: the subscript is turned into a cached
-subclass that records the count, and a callable's own count is read from its
-code object (cheap) or, failing that, from ``inspect.signature`` (not cheap,
-but run once per connection).
+A callable's count is read from its code object (cheap) or, failing that,
+from ``inspect.signature`` (not cheap, but run once per connection). What a
+subscripted ``Function[[int], None]`` itself declares is read in ``generics``.
 """
 
 from __future__ import annotations
@@ -13,9 +10,7 @@ from __future__ import annotations
 import inspect
 import types
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
-
-_T = TypeVar("_T", bound=type)
+from typing import NamedTuple
 
 
 class Arity(NamedTuple):
@@ -192,48 +187,3 @@ class _Written(str):
 
     def __repr__(self) -> str:
         return str(self)
-
-
-def spell(arg: object) -> str:
-    """A type argument as it was written: ``[int, str]``, ``None``, ``...``."""
-    if arg is None or arg is type(None):
-        return "None"
-    if arg is Ellipsis:
-        return "..."
-    if isinstance(arg, tuple | list):
-        items: tuple[object, ...] | list[object] = arg  # pyright: ignore[reportUnknownVariableType]
-        return "[" + ", ".join(spell(a) for a in items) + "]"
-    if isinstance(arg, type):  # list[int] is not a type: it is spelled by its repr below
-        return arg.__qualname__
-    return repr(arg).replace("typing.", "")
-
-
-def declared_count(first_argument: object) -> int | None:
-    """How many positional arguments a ParamSpec argument declares; None for ``...``."""
-    if first_argument is Ellipsis:
-        return None
-    if isinstance(first_argument, tuple | list):
-        return len(first_argument)  # pyright: ignore[reportUnknownArgumentType]
-    return 1  # ``Function[int, None]`` is ``Function[[int], None]``
-
-
-_specialised: dict[tuple[type, tuple[Any, ...]], type] = {}
-
-
-def specialise(cls: _T, alias: Any, **namespace: object) -> _T | Any:
-    """The subclass standing for ``cls[args]``, made once per set of arguments.
-
-    ``namespace`` gives the class attributes it records (the declared count,
-    per-arity methods). An alias that still has type variables in it, as in
-    ``Function[P, R]`` inside generic code, stays a plain alias: there is
-    nothing concrete to check against.
-    """
-    if alias.__parameters__:
-        return alias
-    key = (cls, alias.__args__)
-    made = _specialised.get(key)
-    if made is None:
-        name = f"{cls.__name__}[{', '.join(spell(a) for a in alias.__args__)}]"
-        body = {"__slots__": (), "__module__": cls.__module__, "__qualname__": name, **namespace}
-        made = _specialised.setdefault(key, type(name, (cls,), body))
-    return made

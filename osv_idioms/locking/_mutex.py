@@ -15,13 +15,14 @@ import re
 import threading
 from _thread import RLock as _CRLock
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, final
 
 from ..checks import kind_of
 from ..errors import LockOrderError
 from ..interrupts import acquire_into, deferred
 from ..trace import tracepoint
-from ..trace._points import watch_activity
+from ..trace.activity import watch_activity
 from . import _lockdep
 
 _held = _lockdep.held
@@ -38,7 +39,40 @@ _c_release_save: Callable[[Any], Any] = getattr(_CRLock, "_release_save")  # noq
 _c_acquire_restore: Callable[[Any, Any], None] = getattr(_CRLock, "_acquire_restore")  # noqa: B009
 _c_is_owned: Callable[[Any], bool] = getattr(_CRLock, "_is_owned")  # noqa: B009
 _c_recursion_count: Callable[[Any], int] = getattr(_CRLock, "_recursion_count")  # noqa: B009
-_OWNER = re.compile(r"owner=(\d+)")
+_C_STATE = re.compile(r"\bowner=(\d+) count=(\d+)")
+
+
+def _c_state(lock: _CRLock) -> tuple[int, int]:
+    """The C lock's owner ident and depth, as another thread sees them (``(0, 0)``: free).
+
+    ``_thread.RLock`` tells its owner only its own depth (``_recursion_count``)
+    and whether it owns it; no method reports the owner, or the depth, to
+    another thread. Its ``repr`` does, from one read of the lock's state, on
+    every interpreter this library supports: ``<locked _thread.RLock object
+    owner=140... count=2 at 0x...>``. ``tests/test_locking.py`` checks that
+    on each of them, so a change of format fails there rather than here.
+    """
+    match = _C_STATE.search(_CRLock.__repr__(lock))
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class MutexStatistics:
+    """What ``Mutex.statistics()`` reports, at one moment."""
+
+    name: str | None
+    """The mutex's name, if it has one."""
+    lock_class: str
+    """The class lock-order checking groups it in."""
+    locked: bool
+    """Whether a thread holds it."""
+    owner: threading.Thread | None
+    """The thread holding it (None if free, or held by a thread Python does not know)."""
+    owner_ident: int
+    """That thread's ``threading.get_ident()``; 0 when free."""
+    depth: int
+    """How many times the owner holds it; 0 when free."""
 
 
 class Mutex(_CRLock):  # type: ignore[misc]  # pyright: ignore[reportGeneralTypeIssues] - final in typeshed only
@@ -91,8 +125,8 @@ class Mutex(_CRLock):  # type: ignore[misc]  # pyright: ignore[reportGeneralType
 
     @property
     def depth(self) -> int:
-        """How many times the owner holds it (0 when free; only the owner sees its true depth)."""
-        return int(_c_recursion_count(self)) if self.owned() else self._depth_from_repr()
+        """How many times the owner holds it (0 when free), as seen from any thread."""
+        return int(_c_recursion_count(self)) if self.owned() else _c_state(self)[1]
 
     def owned(self) -> bool:
         """Whether the calling thread holds it."""
@@ -106,12 +140,36 @@ class Mutex(_CRLock):  # type: ignore[misc]  # pyright: ignore[reportGeneralType
     @property
     def owner_ident(self) -> int:
         """The ``threading.get_ident()`` of the thread holding it, 0 when it is free."""
-        match = _OWNER.search(_CRLock.__repr__(self))
-        return int(match.group(1)) if match else 0
+        return threading.get_ident() if self.owned() else _c_state(self)[0]
 
-    def _depth_from_repr(self) -> int:
-        match = re.search(r"count=(\d+)", _CRLock.__repr__(self))
-        return int(match.group(1)) if match else 0
+    def statistics(self) -> MutexStatistics:
+        """Who holds it and how deeply, at one moment, as a frozen record.
+
+        The owner and depth are read together, so they agree even while other
+        threads take and release it. How many threads wait is not known: the
+        C lock keeps no count of its waiters.
+
+        >>> m = Mutex("db")
+        >>> with m:
+        ...     stats = m.statistics()
+        >>> stats.locked, stats.owner is threading.current_thread(), stats.depth
+        (True, True, 1)
+        >>> m.statistics()  # doctest: +NORMALIZE_WHITESPACE
+        MutexStatistics(name='db', lock_class='db', locked=False, owner=None,
+                        owner_ident=0, depth=0)
+        """
+        if self.owned():
+            ident, depth = threading.get_ident(), int(_c_recursion_count(self))
+        else:
+            ident, depth = _c_state(self)
+        return MutexStatistics(
+            name=self.name,
+            lock_class=self.lock_class,
+            locked=depth > 0,
+            owner=_thread_of(ident),
+            owner_ident=ident,
+            depth=depth,
+        )
 
     def try_lock(self) -> bool:
         """Take it if that needs no wait; return whether it was taken (OSv's ``try_lock``)."""

@@ -5,6 +5,12 @@ container's ``Mutex`` and publish a new value (copy-on-write) in one store;
 what they replace or remove can be retired after a grace period, when no
 reader can still be using it.
 
+One rule for retiring, whichever method made the change: every value a
+mutator replaces or removes is passed, after a grace period, to the call's
+``retire=`` if it has one, else to the container's own ``retire`` (given
+when it was made), else to nothing. ``RcuPtr.assign`` is the one raw store
+that retires nothing: it returns the old value to the caller.
+
 Published values must be treated as immutable: tuples, frozensets, or copies
 no one changes after publishing. A reader holds whatever it loaded, and a
 change made in place would be seen half-done.
@@ -39,13 +45,17 @@ def _writer_mutex(kind: str, name: str | None) -> Mutex:
 
 
 class _Published:
-    """Shared plumbing: the domain, the writers' mutex, and retiring old values."""
+    """Shared plumbing: the domain, the writers' mutex, and what old values retire to."""
 
-    __slots__ = ("domain", "writer")
+    __slots__ = ("domain", "retire", "writer")
 
-    def __init__(self, domain: RcuDomain | None, writer: Mutex) -> None:
+    def __init__(
+        self, domain: RcuDomain | None, writer: Mutex, retire: Callable[[Any], object] | None
+    ) -> None:
         self.domain: RcuDomain = default_domain if domain is None else domain
         self.writer: Mutex = writer
+        self.retire: Callable[[Any], object] | None = retire
+        """What replaced and removed values are passed to, when a call names nothing else."""
 
     @staticmethod
     def _check_domain(domain: object) -> None:
@@ -53,12 +63,17 @@ class _Published:
         if domain is not None and not isinstance(domain, RcuDomain):
             raise TypeError(f"domain must be an RcuDomain or None, got {kind_of(domain)}")
 
-    @deferred  # every value retires, or the interrupt waits until they all have
-    def _retire(self, retire: Callable[[Any], object] | None, values: Iterable[Any]) -> None:
-        if retire is None:
-            return
-        for value in values:
-            self.domain.call_rcu(retire, value)
+
+@deferred  # every value retires, or the interrupt waits until they all have
+def _retire_later(
+    container: _Published, retire: Callable[[Any], object] | None, values: Iterable[Any]
+) -> None:
+    """The one rule: ``values`` go to ``retire``, else the container's own, after a grace period."""
+    chosen = container.retire if retire is None else retire
+    if chosen is None:
+        return
+    for value in values:
+        container.domain.call_rcu(chosen, value)
 
 
 def _check_retire(retire: object) -> None:
@@ -149,7 +164,7 @@ class CopyUpdate(Generic[T]):
             old = self._ptr.assign(draft.value)
         finally:
             self._ptr.writer.release()
-        self._ptr._retire(self._retire, (old,))  # pyright: ignore[reportPrivateUsage]
+        _retire_later(self._ptr, self._retire, (old,))
 
 
 @final
@@ -177,10 +192,16 @@ class RcuPtr(_Published, Generic[T]):
     __slots__ = ("_value",)
 
     def __init__(
-        self, value: T, *, domain: RcuDomain | None = None, name: str | None = None
+        self,
+        value: T,
+        *,
+        domain: RcuDomain | None = None,
+        name: str | None = None,
+        retire: Callable[[T], object] | None = None,
     ) -> None:
         self._check_domain(domain)
-        super().__init__(domain, _writer_mutex("rcu_ptr", name))
+        _check_retire(retire)
+        super().__init__(domain, _writer_mutex("rcu_ptr", name), retire)
         self._value = value
 
     def read(self) -> T:
@@ -237,11 +258,17 @@ class RcuList(_Published, Generic[T]):
     __slots__ = ("_items",)
 
     def __init__(
-        self, items: Iterable[T] = (), *, domain: RcuDomain | None = None, name: str | None = None
+        self,
+        items: Iterable[T] = (),
+        *,
+        domain: RcuDomain | None = None,
+        name: str | None = None,
+        retire: Callable[[T], object] | None = None,
     ) -> None:
         self._check_domain(domain)
+        _check_retire(retire)
         items = _tuple_of(items, "RcuList()")
-        super().__init__(domain, _writer_mutex("rcu_list", name))
+        super().__init__(domain, _writer_mutex("rcu_list", name), retire)
         self._items: tuple[T, ...] = items
 
     def snapshot(self) -> tuple[T, ...]:
@@ -305,7 +332,7 @@ class RcuList(_Published, Generic[T]):
                 raise ValueError(f"RcuList.remove({value!r}): not in the list") from None
             removed = items.pop(index)
             self._items = tuple(items)
-        self._retire(retire, (removed,))
+        _retire_later(self, retire, (removed,))
 
     @deferred
     def pop(self, index: int = -1, *, retire: Callable[[T], object] | None = None) -> T:
@@ -322,7 +349,7 @@ class RcuList(_Published, Generic[T]):
                 raise IndexError("pop from an empty RcuList")
             removed = items.pop(index)
             self._items = tuple(items)
-        self._retire(retire, (removed,))
+        _retire_later(self, retire, (removed,))
         return removed
 
     @deferred
@@ -331,7 +358,7 @@ class RcuList(_Published, Generic[T]):
         _check_retire(retire)
         with self.writer:
             removed, self._items = self._items, ()
-        self._retire(retire, removed)
+        _retire_later(self, retire, removed)
 
 
 @final
@@ -360,10 +387,12 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         *,
         domain: RcuDomain | None = None,
         name: str | None = None,
+        retire: Callable[[V], object] | None = None,
     ) -> None:
         self._check_domain(domain)
+        _check_retire(retire)
         mapping = _dict_of(items, "RcuDict()")
-        super().__init__(domain, _writer_mutex("rcu_dict", name))
+        super().__init__(domain, _writer_mutex("rcu_dict", name), retire)
         self._map: Mapping[K, V] = MappingProxyType(mapping)
 
     def snapshot(self) -> Mapping[K, V]:
@@ -386,9 +415,11 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         return f"RcuDict({dict(self._map)!r})"
 
     def __setitem__(self, key: K, value: V) -> None:
+        """``put(key, value)``: the replaced value retires to the dict's own ``retire``."""
         self.put(key, value)
 
     def __delitem__(self, key: K) -> None:
+        """``remove(key)``: the removed value retires to the dict's own ``retire``."""
         self.remove(key)
 
     @deferred
@@ -403,7 +434,7 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
             changed[key] = value
             self._map = MappingProxyType(changed)
         if had_key:
-            self._retire(retire, (old,))
+            _retire_later(self, retire, (old,))
         return old
 
     @deferred
@@ -419,17 +450,25 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
             changed = dict(self._map)
             value = changed.pop(key)
             self._map = MappingProxyType(changed)
-        self._retire(retire, (value,))
+        _retire_later(self, retire, (value,))
         return value
 
     @deferred
-    def update(self, items: Mapping[K, V] | Iterable[tuple[K, V]]) -> None:
-        """Publish the dict with every pair of ``items`` set, all at once."""
+    def update(
+        self,
+        items: Mapping[K, V] | Iterable[tuple[K, V]],
+        *,
+        retire: Callable[[V], object] | None = None,
+    ) -> None:
+        """Publish the dict with every pair of ``items`` set at once; retire what they replace."""
         more = _dict_of(items, "RcuDict.update()")
+        _check_retire(retire)
         with self.writer:
             changed = dict(self._map)
+            replaced = [changed[key] for key in more if key in changed]
             changed.update(more)
             self._map = MappingProxyType(changed)
+        _retire_later(self, retire, replaced)
 
     @deferred
     def clear(self, *, retire: Callable[[V], object] | None = None) -> None:
@@ -437,4 +476,4 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         _check_retire(retire)
         with self.writer:
             removed, self._map = self._map, MappingProxyType({})
-        self._retire(retire, removed.values())
+        _retire_later(self, retire, removed.values())

@@ -24,6 +24,7 @@ import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, final
 
@@ -137,6 +138,27 @@ def _thread_ended(domain_ref: weakref.ref[RcuDomain], reader: Reader, _end: obje
     domain = domain_ref()
     if domain is not None:
         domain._forget(reader)  # pyright: ignore[reportPrivateUsage]
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class RcuStatistics:
+    """What ``RcuDomain.statistics()`` reports, at one moment."""
+
+    name: str
+    """The domain's name."""
+    period: int
+    """The grace-period counter: it grows by one with each ``synchronize()``."""
+    readers: int
+    """How many live threads have a reader record in the domain."""
+    in_sections: int
+    """How many of them are inside a read section now."""
+    pending: int
+    """How many ``call_rcu`` callbacks are queued and not yet run."""
+    callbacks_run: int
+    """How many have run (or, raising, been reported)."""
+    closed: bool
+    """Whether ``close()`` has shut the domain."""
 
 
 @final
@@ -314,6 +336,33 @@ class RcuDomain:
     def readers(self) -> int:
         """How many live threads have a reader record in this domain."""
         return len(self._readers)
+
+    def statistics(self) -> RcuStatistics:
+        """The domain at one moment: its readers, its grace periods and its callbacks.
+
+        >>> domain = RcuDomain("doc-stats")
+        >>> with domain.read_lock():
+        ...     inside = domain.statistics()
+        >>> inside.readers, inside.in_sections
+        (1, 1)
+        >>> domain.call_rcu(print, "reclaimed"); domain.barrier()
+        reclaimed
+        >>> after = domain.statistics()
+        >>> after.in_sections, after.pending, after.callbacks_run, after.closed
+        (0, 0, 1, False)
+        >>> domain.close()
+        """
+        readers = self._readers
+        done = self._batches_done
+        return RcuStatistics(
+            name=self.name,
+            period=self.period,
+            readers=len(readers),
+            in_sections=sum(1 for reader in readers if reader.nesting),
+            pending=self._queued - done,
+            callbacks_run=done,
+            closed=self._closed,
+        )
 
     # --- deferred callbacks ------------------------------------------------------------
 

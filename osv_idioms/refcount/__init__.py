@@ -21,16 +21,10 @@ False
 
 from __future__ import annotations
 
+from ..faces import present
+from ._common import close_if_closeable
 from ._intrusive import IntrusivePtr, IntrusiveRefCounted, ref_if_positive
-from ._shared import (
-    Handle,
-    SharedFromThis,
-    SharedPtr,
-    WeakPtr,
-    close_if_closeable,
-    make_shared,
-    set_strict,
-)
+from ._shared import Handle, SharedFromThis, SharedPtr, WeakPtr, make_shared, set_strict
 
 __all__ = (
     "Handle",
@@ -44,3 +38,5 @@ __all__ = (
     "ref_if_positive",
     "set_strict",
 )
+
+present(__name__, globals())

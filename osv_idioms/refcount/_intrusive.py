@@ -9,19 +9,13 @@ a small fixed set, so the mixin adds one slot and no lock per object.
 
 from __future__ import annotations
 
-import threading
 from typing import Generic, TypeVar, cast, final
 
 from ..checks import kind_of
 from ..errors import RefCountError, ReleasedHandleError
 from ..interrupts import deferred
-from ._shared import Handle, _describe  # pyright: ignore[reportPrivateUsage]
-
-_STRIPES = tuple(threading.Lock() for _ in range(64))
-
-
-def _lock_of(obj: object) -> threading.Lock:
-    return _STRIPES[(id(obj) >> 4) % len(_STRIPES)]
+from ._common import close_if_closeable, described, stripe_for
+from ._shared import Handle
 
 
 class IntrusiveRefCounted:
@@ -53,7 +47,7 @@ class IntrusiveRefCounted:
     @deferred
     def add_ref(self) -> int:
         """Take a reference; return the new count."""
-        with _lock_of(self):
+        with stripe_for(self):
             count = getattr(self, "_osv_refs", 0) + 1
             self._osv_refs = count
         return count
@@ -65,11 +59,11 @@ class IntrusiveRefCounted:
         Raises:
             RefCountError: the count is already 0; it stays 0.
         """
-        with _lock_of(self):
+        with stripe_for(self):
             count = getattr(self, "_osv_refs", 0) - 1
             if count < 0:
                 raise RefCountError(
-                    f"release() on {_describe(self)} whose reference count is already 0: "
+                    f"release() on {described(self)} whose reference count is already 0: "
                     "a reference was released twice or never taken"
                 )
             self._osv_refs = count
@@ -79,9 +73,7 @@ class IntrusiveRefCounted:
 
     def on_last_release(self) -> None:
         """Called when the count drops to 0; override it. By default calls ``close()``."""
-        close = getattr(self, "close", None)
-        if callable(close):
-            close()
+        close_if_closeable(self)
 
 
 T = TypeVar("T", bound=IntrusiveRefCounted)
@@ -110,7 +102,7 @@ def ref_if_positive(obj: T) -> IntrusivePtr[T] | None:
         raise TypeError(
             f"ref_if_positive() takes an IntrusiveRefCounted object, got {kind_of(obj)}"
         )
-    with _lock_of(obj):
+    with stripe_for(obj):
         count = getattr(obj, "_osv_refs", 0)
         if count <= 0:
             return None
@@ -145,7 +137,7 @@ class IntrusivePtr(Handle, Generic[T]):
             ReleasedHandleError: this handle was released.
         """
         if not self._mine:
-            raise ReleasedHandleError(f"get() on a released IntrusivePtr to {_describe(self._obj)}")
+            raise ReleasedHandleError(f"get() on a released IntrusivePtr to {described(self._obj)}")
         return self._obj
 
     def clone(self) -> IntrusivePtr[T]:
@@ -167,11 +159,11 @@ class IntrusivePtr(Handle, Generic[T]):
         self._obj.release()
 
     def _label(self) -> str:
-        return _describe(self._obj)
+        return described(self._obj)
 
     def __repr__(self) -> str:
         state = "released" if not self._mine else f"ref_count={self._obj.ref_count}"
-        return f"<IntrusivePtr to {_describe(self._obj)} {state}>"
+        return f"<IntrusivePtr to {described(self._obj)} {state}>"
 
 
 def _adopt(obj: T) -> IntrusivePtr[T]:

@@ -21,6 +21,7 @@ from ..checks import accepts, check_callable, flag, kind_of
 from ..errors import BadWeakPtr, LeakedHandleError, ReleasedHandleError
 from ..interrupts import deferred
 from ..rcu import RcuDomain, default_domain
+from ._common import close_if_closeable, described, stripe_for
 
 T = TypeVar("T")
 Deleter = Callable[[Any], object]
@@ -42,18 +43,6 @@ def set_strict(on: bool) -> None:
     _Strict.on = flag(on, "on")
 
 
-def close_if_closeable(obj: object) -> None:
-    """The default deleter: ``obj.close()`` when it has one, else nothing."""
-    close = getattr(obj, "close", None)
-    if callable(close):
-        close()
-
-
-def _describe(obj: object) -> str:
-    return f"{type(obj).__name__} object at {id(obj):#x}"
-
-
-_STRIPES = tuple(threading.Lock() for _ in range(64))
 _LAST = object()  # the bottom token: whoever pops it released the last owner
 _OWNER = object()
 
@@ -90,7 +79,7 @@ class _Control:
     @property
     def lock(self) -> threading.Lock:
         """The lock the weak count changes under: one of a fixed set, so no lock per resource."""
-        return _STRIPES[(id(self) >> 4) % len(_STRIPES)]
+        return stripe_for(self)
 
     def alive(self) -> bool:
         """Whether the last owner has not let go yet (one atomic slice of the list)."""
@@ -129,10 +118,6 @@ class _Control:
         obj, self.obj = self.obj, None
         if self.defer is not None:
             self.defer.call_rcu(self.deleter, obj)
-        elif self.deleter is close_if_closeable:  # the default, written out: one call fewer
-            close = getattr(obj, "close", None)
-            if callable(close):
-                close()
         else:
             self.deleter(obj)
 
@@ -530,7 +515,7 @@ class SharedFromThis:
         weak: WeakPtr[Self] | None = getattr(self, "_osv_weak_this", None)
         if weak is None:
             raise BadWeakPtr(
-                f"{_describe(self)} is not owned by any SharedPtr: "
+                f"{described(self)} is not owned by any SharedPtr: "
                 "wrap it in SharedPtr(obj) or make it with make_shared() first"
             )
         return weak
@@ -543,7 +528,7 @@ class SharedFromThis:
         """
         owner = self.weak_from_this().lock()
         if owner is None:
-            raise BadWeakPtr(f"{_describe(self)} has no owner left: its last SharedPtr let go")
+            raise BadWeakPtr(f"{described(self)} has no owner left: its last SharedPtr let go")
         return owner
 
 

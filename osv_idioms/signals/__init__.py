@@ -20,7 +20,10 @@ reset bar0
 
 from __future__ import annotations
 
+from ..faces import present
 from ._connection import Connection, ScopedConnection
-from ._signal import Signal
+from ._signal import Signal, SignalStatistics
 
-__all__ = ("Connection", "ScopedConnection", "Signal")
+__all__ = ("Connection", "ScopedConnection", "Signal", "SignalStatistics")
+
+present(__name__, globals())

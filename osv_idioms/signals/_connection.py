@@ -1,26 +1,21 @@
 """``Connection`` and ``ScopedConnection``: one slot's link to one signal.
 
-A connection owns the cell its signal's emits walk (see ``_emit``);
-disconnecting or blocking it overwrites that cell's call, under the signal's
-lock, which ``Signal`` provides.
+A connection is a handle: its state is an ``Entry`` of the signal's slot
+list, which changes it (see ``_list``); the connection only asks.
 """
-
-# Connection and Signal work as one, each using the other's private state.
-# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 
 from collections.abc import Generator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, cast, final
+from typing import Self, cast, final
 
 from ..callbacks import describe
 from ..checks import kind_of
-from ._slots import Call, same_slot
+from ._list import Entry, SlotList
 
-if TYPE_CHECKING:
-    from ._signal import Signal
+__all__ = ("Connection", "ScopedConnection")
 
 
 @final
@@ -30,55 +25,53 @@ class Connection:
     ``connected`` turns False once it is disconnected, once a ``once=True``
     slot has fired, or once an object it holds weakly (a method's object, a
     ``track=`` object) is garbage-collected.
+
+    >>> from osv_idioms.signals import Signal
+    >>> changed = Signal[[int]](name="changed")
+    >>> connection = changed.connect(print)
+    >>> with connection.blocked():
+    ...     changed.emit(1)      # skipped
+    >>> changed.emit(2)
+    2
+    >>> connection.disconnect(); connection.connected
+    False
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_blocks",
-        "_call",
-        "_cell",
-        "_key",
-        "_key_ref",
-        "_live",
-        "_priority",
-        "_refs",
-        "_signal",
-    )
+    __slots__ = ("__weakref__", "_entry", "_signal", "_slots")
 
-    def __init__(self, signal: Signal[...], fitted: Call, priority: int) -> None:
-        """Made by ``Signal.connect``."""
-        given = cast("object", fitted)  # as called, whatever the annotations say
-        if not isinstance(given, Call) or type(priority) is not int:
+    def __init__(self, slots: SlotList, entry: Entry, signal: object) -> None:
+        """Made by ``Signal.connect``: ``signal`` is only shown in messages."""
+        given = cast("object", entry)  # as called, whatever the annotations say
+        if not isinstance(given, Entry) or not isinstance(cast("object", slots), SlotList):
             raise TypeError(
                 "a Connection is made by Signal.connect(), not by hand: connect the slot instead"
             )
+        self._slots = slots
+        self._entry = entry
         self._signal = signal
-        self._call = fitted.call  # what the cell holds while the connection is not blocked
-        self._cell: list[Any] = [fitted.call, fitted.ref]
-        self._refs = fitted.refs
-        self._key = fitted.key
-        self._key_ref = fitted.key_ref
-        self._priority = priority
-        self._live = True
-        self._blocks = 0
 
     @property
     def connected(self) -> bool:
         """Whether the slot will be called by the next emit (blocked or not)."""
-        return self._live and all(ref() is not None for ref in self._refs)
+        return self._entry.connected
 
     @property
     def priority(self) -> int:
         """Its priority: higher ones are called first."""
-        return self._priority
+        return self._entry.priority
+
+    @property
+    def blocks(self) -> int:
+        """How many ``block()`` calls are not yet undone: 0 when not blocked."""
+        return self._entry.blocks
 
     def disconnect(self) -> None:
         """Stop calling the slot, from now on, even within an emit already running. Idempotent."""
-        self._signal._remove(self)
+        self._slots.remove(self._entry)
 
     def block(self) -> None:
         """Skip the slot until as many ``unblock()`` calls."""
-        self._signal._adjust_block(self, 1)
+        self._slots.adjust_block(self._entry, 1)
 
     def unblock(self) -> None:
         """Undo one ``block()``.
@@ -86,7 +79,8 @@ class Connection:
         Raises:
             RuntimeError: the connection is not blocked.
         """
-        self._signal._adjust_block(self, -1)
+        if not self._slots.adjust_block(self._entry, -1):
+            raise RuntimeError(f"can't unblock {self!r}: it is not blocked")
 
     @contextmanager
     def blocked(self) -> Generator[Self, None, None]:
@@ -97,14 +91,11 @@ class Connection:
         finally:
             self.unblock()
 
-    def _matches(self, slot: object) -> bool:
-        return same_slot(self._key, self._key_ref, slot)
-
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
-        if self._blocks:
+        if self._entry.blocks:
             state += ", blocked"
-        return f"<Connection {describe(self._call)} to {self._signal!r}: {state}>"
+        return f"<Connection {describe(self._entry.call)} to {self._signal!r}: {state}>"
 
 
 @final
@@ -122,7 +113,14 @@ class ScopedConnection:
     __slots__ = ("connection",)
 
     def __init__(self, connection: Connection) -> None:
-        """Take charge of ``connection``: it is disconnected when the block ends."""
+        """Take charge of ``connection``: it is disconnected when the block ends.
+
+        Args:
+            connection: what ``Signal.connect`` returned.
+
+        Raises:
+            TypeError: ``connection`` is not a ``Connection``.
+        """
         if not isinstance(connection, Connection):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"ScopedConnection takes a Connection, got {kind_of(connection)}")
         self.connection: Connection = connection
@@ -137,17 +135,3 @@ class ScopedConnection:
         tb: TracebackType | None,
     ) -> None:
         self.connection.disconnect()
-
-
-def make_once(connection: Connection) -> None:
-    """Make the connection's call claim the connection first, so it runs only once."""
-    call = connection._call
-    claim = connection._signal._claim
-
-    def once(*args: Any, **kwargs: Any) -> Any:
-        if claim(connection):
-            return call(*args, **kwargs)
-        return None
-
-    once.__wrapped__ = call  # type: ignore[attr-defined]
-    connection._call = connection._cell[0] = once

@@ -1,4 +1,4 @@
-"""The emit loops, generated once per argument count.
+"""Calling the slots: one template, from which every way a slot is called is generated.
 
 An emit taking ``*args`` measured 1.4-1.5x a hand-written loop; one with
 exactly the signal's parameters, about 1.0x. So ``Signal[[int]].emit`` is
@@ -12,33 +12,49 @@ blocking a slot overwrites ``call`` with ``skipped``, in place: an emit
 already walking an older snapshot sees it at once, so a slot disconnected
 during an emit is not called afterwards, and no other slot moves or is
 skipped.
+
+``_CALL_SLOT`` is the one piece of code that calls an entry. The emits, the
+results that ``collect``, ``combine`` and ``aemit`` walk, and a ``track=``
+slot's call are all generated from it, and registered with ``linecache``, so
+a traceback through an emit shows the line that called the slot.
 """
 
 from __future__ import annotations
 
 import functools
 import textwrap
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
+
+from ..generated import compile_function
+
+__all__ = ("emitter", "results", "skipped", "tracked_call")
 
 
 def skipped(*args: object, **kwargs: object) -> None:
     """Stands where a disconnected or blocked slot was: calling it does nothing."""
 
 
-# Calling one slot: the part both emits share.
 _CALL_SLOT = """\
 if ref is None:
-    call({arguments})
+    {result}call({arguments})
 else:
     target = ref()
     if target is not None:
-        call(target{more_arguments})
+        {result}call(target{more_arguments})
     else:
-        self._prune()
+        {gone}
 """
 
-_RAISE = """
+
+def _call_slot(arguments: str, *, result: str, gone: str, indent: int) -> str:
+    more = f", {arguments}" if arguments else ""
+    source = _CALL_SLOT.format(arguments=arguments, more_arguments=more, result=result, gone=gone)
+    return textwrap.indent(source, " " * indent)
+
+
+_RAISE = """\
 def emit(self, {parameters}):
     try:
         for call, ref in self._entries:
@@ -47,7 +63,7 @@ def emit(self, {parameters}):
         raise
 """
 
-_GROUP = """
+_GROUP = """\
 def emit(self, {parameters}):
     failures = None
     for call, ref in self._entries:
@@ -59,6 +75,23 @@ def emit(self, {parameters}):
             failures.append(error)
     if failures is not None:
         self._raise_group(failures)
+"""
+
+_RESULTS = """\
+def results(self, args, kwargs, failures):
+    for call, ref in self._entries:
+        if call is skipped:
+            continue
+        try:
+{call_slot}        except Exception as error:
+            self._record(error, call, failures)
+"""
+
+_TRACKED = """\
+def make(call, ref):
+    def tracked(_tracked, *args, **kwargs):
+{call_slot}    tracked.__wrapped__ = call  # for describe()
+    return tracked
 """
 
 _DOC = """Call every connected slot with these arguments, by priority then connection order.
@@ -81,16 +114,49 @@ def emitter(passes: int | None, *, grouping: bool) -> Callable[..., None]:
         names = [f"arg{i}" for i in range(1, passes + 1)]
         arguments = ", ".join(names)
         parameters = f"{arguments}, /" if names else ""
-    call_slot = _CALL_SLOT.format(
-        arguments=arguments, more_arguments=f", {arguments}" if arguments else ""
-    )
     source = (_GROUP if grouping else _RAISE).format(
-        parameters=parameters, call_slot=textwrap.indent(call_slot, " " * 12)
+        parameters=parameters,
+        call_slot=_call_slot(arguments, result="", gone="self._prune()", indent=12),
     )
-    namespace: dict[str, Any] = {}
-    exec(source, namespace)  # the source is one of the two templates above, filled in
-    emit: Callable[..., None] = namespace["emit"]
+    count = "any arguments" if passes is None else f"{passes} argument{'' if passes == 1 else 's'}"
+    kind = "grouping failures" if grouping else "raising"
+    emit = compile_function(source, "emit", what=f"Signal.emit, {count}, {kind}")
     emit.__qualname__ = "Signal.emit"
     emit.__module__ = __name__.rpartition(".")[0]
     emit.__doc__ = _DOC
     return emit
+
+
+results: Callable[[Any, tuple[Any, ...], dict[str, Any], list[Exception]], Iterator[Any]] = (
+    compile_function(
+        _RESULTS.format(
+            call_slot=_call_slot(
+                "*args, **kwargs", result="yield call, ", gone="self._prune()", indent=12
+            )
+        ),
+        "results",
+        what="Signal results",
+        namespace={"skipped": skipped},
+    )
+)
+"""``results(signal, args, kwargs, failures)``: the slots called one by one, as asked for.
+
+Yields ``(call, result)`` for each; a slot that raises goes to
+``signal._record``, which raises it or adds it to ``failures``.
+"""
+
+
+_make_tracked: Callable[[Callable[..., Any], weakref.ref[Any] | None], Callable[..., Any]] = (
+    compile_function(
+        _TRACKED.format(
+            call_slot=_call_slot("*args, **kwargs", result="return ", gone="return None", indent=8)
+        ),
+        "make",
+        what="track= slot",
+    )
+)
+
+
+def tracked_call(call: Callable[..., Any], ref: weakref.ref[Any] | None) -> Callable[..., Any]:
+    """The call of a ``track=`` slot: made through the tracked object, which it then ignores."""
+    return _make_tracked(call, ref)

@@ -1,22 +1,19 @@
 """``Signal[P]``: connecting, blocking, emitting, and one signal per instance.
 
 Emitting reads one attribute, ``_entries``: a tuple of ``[call, ref]`` cells
-(see ``_emit``) that writers replace, under the signal's lock, and never
-change in place except to overwrite a cell's ``call`` with ``skipped``. So
-an emit takes no lock, and no slot ever runs under one.
+(see ``_emit``) that the slot list (``_list``) hands over after each change,
+under its lock, and never changes in place except to overwrite a cell's
+``call`` with ``skipped``. So an emit takes no lock, and no slot ever runs
+under one.
 """
-
-# Signal and Connection (in _connection) work as one, each using the other's
-# private state; the callbacks package's _shape is shared with Function.
-# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 
 import inspect
-import threading
 import weakref
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -31,11 +28,12 @@ from typing import (
 )
 
 from ..callbacks import describe
-from ..callbacks._shape import declared_count, specialise
+from ..callbacks.generics import declared_count, specialise
 from ..checks import flag, kind_of
 from ..interrupts import deferred
-from ._connection import Connection, make_once
-from ._emit import emitter, skipped
+from ._connection import Connection
+from ._emit import emitter, results
+from ._list import Cells, SlotList
 from ._slots import fit
 
 P = ParamSpec("P")
@@ -43,6 +41,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 Errors = Literal["raise", "group"]
+_grouping_variants: dict[type[Any], type[Any]] = {}  # each class's errors="group" variant
 
 
 @final
@@ -63,16 +62,7 @@ class Signal(Generic[P]):
     bar0 reset
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_attribute",
-        "_blocks",
-        "_connections",
-        "_entries",
-        "_lock",
-        "_name",
-        "_per_instance",
-    )
+    __slots__ = ("__weakref__", "_attribute", "_entries", "_name", "_per_instance", "_slots")
 
     # Set on the subscripted subclasses: the arguments passed (None: any), and
     # whether failures are grouped.
@@ -115,7 +105,24 @@ class Signal(Generic[P]):
             raise TypeError(f"a signal's name must be a str or None, got {kind_of(name)}")
         if errors not in ("raise", "group"):
             raise ValueError(f"errors must be 'raise' or 'group', got {errors!r}")
-        return super().__new__(_grouping_variant(cls) if errors == "group" else cls)
+        return super().__new__(cls._grouping_variant() if errors == "group" else cls)
+
+    @classmethod
+    def _grouping_variant(cls) -> type[Self]:
+        """The class of this class's signals made with ``errors="group"``."""
+        made = _grouping_variants.get(cls)
+        if made is None:
+            emit = emitter(cls._passes, grouping=True)
+            body: dict[str, Any] = {
+                "__slots__": (),
+                "_grouping": True,
+                "emit": emit,
+                "__call__": emit,
+                "__qualname__": cls.__qualname__,
+                "__module__": cls.__module__,
+            }
+            made = _grouping_variants.setdefault(cls, type(cls.__name__, (cls,), body))
+        return made
 
     def __init__(self, *, name: str | None = None, errors: Errors = "raise") -> None:
         """A signal with no slots; ``name`` is shown in messages and notes.
@@ -127,10 +134,8 @@ class Signal(Generic[P]):
                 raises an ``ExceptionGroup`` of the failures.
         """
         self._name = name
-        self._lock = threading.Lock()
-        self._connections: tuple[Connection, ...] = ()
-        self._entries: tuple[list[Any], ...] = ()
-        self._blocks = 0
+        self._entries: Cells = ()  # what emits walk: set by the slot list only
+        self._slots = SlotList(self._publish)
         self._attribute: str | None = None  # set when declared in a class body
         self._per_instance: dict[int, Self] | None = None
 
@@ -156,7 +161,6 @@ class Signal(Generic[P]):
         priority: int = 0,
         track: object = None,
     ) -> Connection: ...
-    @deferred  # the signal lock is taken by a with statement (see docs/threads.md)
     def connect(
         self,
         slot: Callable[..., object] | None = None,
@@ -204,12 +208,7 @@ class Signal(Generic[P]):
                 "connect to an instance's signal"
             )
         fitted = fit(slot, self._passes, weak, track, self)
-        connection = Connection(self, fitted, priority)
-        if once:
-            make_once(connection)
-        with self._lock:
-            self._insert(connection)
-        return connection
+        return Connection(self._slots, self._slots.add(fitted, priority, once=once), self)
 
     def _decorator(self, **options: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
         def connect_and_return(slot: Callable[P, R]) -> Callable[P, R]:
@@ -223,61 +222,85 @@ class Signal(Generic[P]):
 
         The slot is compared (``==``, which may be user code) with no lock
         held; the matching connections are then disconnected together.
+
+        >>> from osv_idioms.signals import Signal
+        >>> changed = Signal[[int]]()
+        >>> _ = changed.connect(print), changed.connect(print)
+        >>> changed.disconnect(print), len(changed)
+        (2, 0)
         """
-        matching = [c for c in self._connections if c._matches(slot)]
-        return self._drop_all(matching)
+        return self._slots.remove_all([e for e in self._slots.entries if e.matches(slot)])
 
-    @deferred
-    def _drop_all(self, connections: list[Connection]) -> int:
-        with self._lock:
-            dropped = [c for c in connections if c._live]
-            for connection in dropped:
-                self._drop(connection)
-            self._publish(self._live_connections())
-        return len(dropped)
+    def disconnect_all(self) -> int:
+        """Disconnect every slot; returns how many there were.
 
-    @deferred
-    def disconnect_all(self) -> None:
-        """Disconnect every slot."""
-        with self._lock:
-            for connection in self._connections:
-                self._drop(connection)
-            self._publish(())
+        >>> from osv_idioms.signals import Signal
+        >>> changed = Signal[[int]]()
+        >>> _ = changed.connect(print), changed.connect(repr)
+        >>> changed.disconnect_all(), len(changed)
+        (2, 0)
+        """
+        return self._slots.remove_all()
 
     def __len__(self) -> int:
         """How many slots are connected (blocked ones included)."""
-        return sum(1 for connection in self._connections if connection.connected)
+        return sum(1 for entry in self._slots.entries if entry.connected)
 
     # -- blocking -------------------------------------------------------------
 
-    @deferred
     def block(self) -> None:
         """Make emits do nothing until as many ``unblock()`` calls."""
-        with self._lock:
-            self._blocks += 1
-            self._entries = ()
+        self._slots.block_all(1)
 
-    @deferred
     def unblock(self) -> None:
         """Undo one ``block()``.
 
         Raises:
             RuntimeError: the signal is not blocked.
         """
-        with self._lock:
-            if not self._blocks:
-                raise RuntimeError(f"can't unblock {self!r}: it is not blocked")
-            self._blocks -= 1
-            self._publish(self._connections)
+        if not self._slots.block_all(-1):
+            raise RuntimeError(f"can't unblock {self!r}: it is not blocked")
 
     @contextmanager
     def blocked(self) -> Generator[Self, None, None]:
-        """Make emits do nothing inside the ``with`` block."""
+        """Make emits do nothing inside the ``with`` block; they call the slots again after it.
+
+        Blocks nest, with ``block()`` and ``unblock()`` too: emits resume
+        when every block has ended.
+
+        >>> from osv_idioms.signals import Signal
+        >>> changed = Signal[[int]]()
+        >>> _ = changed.connect(print)
+        >>> with changed.blocked():
+        ...     changed.emit(1)          # nothing is called
+        >>> changed.emit(2)
+        2
+        """
         self.block()
         try:
             yield self
         finally:
             self.unblock()
+
+    def statistics(self) -> SignalStatistics:
+        """What the signal holds now: its connected and blocked slots, and its own blocks.
+
+        >>> from osv_idioms.signals import Signal
+        >>> changed = Signal[[int]](name="changed")
+        >>> connection = changed.connect(print)
+        >>> connection.block()
+        >>> changed.statistics()
+        SignalStatistics(name='changed', connected=1, blocked_slots=1, blocks=0, walked=1)
+        """
+        walked = self._slots.entries
+        entries = [entry for entry in walked if entry.connected]
+        return SignalStatistics(
+            name=self._name,
+            connected=len(entries),
+            blocked_slots=sum(1 for entry in entries if entry.blocks),
+            blocks=self._slots.blocked,
+            walked=len(walked),
+        )
 
     # -- results and async ------------------------------------------------------
 
@@ -341,27 +364,7 @@ class Signal(Generic[P]):
         A slot that raises is recorded in ``failures`` (grouping) or raises.
         """
         self._check_call(args, kwargs)
-        for call, target in self._live_calls():
-            try:
-                result = (
-                    call(*args, **kwargs) if target is _NO_TARGET else call(target, *args, **kwargs)
-                )
-            except Exception as error:
-                self._record(error, call, failures)
-                continue
-            yield call, result
-
-    def _live_calls(self) -> Iterator[tuple[Callable[..., Any], Any]]:
-        """The slots to call now: each call and its target (``_NO_TARGET`` if held strongly)."""
-        for call, ref in self._entries:
-            if call is skipped:
-                continue
-            if ref is None:
-                yield call, _NO_TARGET
-            elif (target := ref()) is not None:
-                yield call, target
-            else:
-                self._prune()
+        return results(self, args, kwargs, failures)
 
     def _check_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         passes = self._passes
@@ -395,64 +398,13 @@ class Signal(Generic[P]):
             f"{count} slot{'' if count == 1 else 's'} of {self!r} raised", failures
         )
 
-    @deferred
     def _prune(self) -> None:
         """Drop the connections whose weakly held objects are gone."""
-        with self._lock:
-            for connection in self._connections:
-                if not connection.connected:
-                    self._drop(connection)
-            self._publish(self._live_connections())
+        self._slots.prune()
 
-    # -- writers: all under self._lock ---------------------------------------------
-
-    @deferred  # every writer below changes two snapshots, which must agree
-    def _insert(self, connection: Connection) -> None:
-        connections = self._connections
-        priority = connection.priority
-        at = len(connections)
-        while at and connections[at - 1].priority < priority:
-            at -= 1
-        self._publish((*connections[:at], connection, *connections[at:]))
-
-    def _drop(self, connection: Connection) -> None:
-        connection._live = False
-        connection._cell[0] = skipped
-
-    def _publish(self, connections: tuple[Connection, ...]) -> None:
-        self._connections = connections
-        self._entries = () if self._blocks else tuple([c._cell for c in connections])
-
-    def _live_connections(self) -> tuple[Connection, ...]:
-        return tuple([c for c in self._connections if c._live])
-
-    @deferred
-    def _remove(self, connection: Connection) -> None:
-        with self._lock:
-            if connection._live:
-                connection._live = False  # _drop(), inlined: half of connect+disconnect
-                connection._cell[0] = skipped
-                self._publish(tuple([c for c in self._connections if c is not connection]))
-
-    @deferred
-    def _claim(self, connection: Connection) -> bool:
-        """For ``once``: disconnect and say True, for exactly one caller."""
-        with self._lock:
-            if not connection._live:
-                return False
-            self._drop(connection)
-            self._publish(self._live_connections())
-            return True
-
-    @deferred
-    def _adjust_block(self, connection: Connection, step: int) -> None:
-        with self._lock:
-            blocks = connection._blocks + step
-            if blocks < 0:
-                raise RuntimeError(f"can't unblock {connection!r}: it is not blocked")
-            connection._blocks = blocks
-            if connection._live:
-                connection._cell[0] = skipped if blocks else connection._call
+    def _publish(self, entries: Cells) -> None:
+        """Take the slot list's new cells: what the next emit walks (its lock is held)."""
+        self._entries = entries
 
     # -- one signal per instance -------------------------------------------------
 
@@ -485,7 +437,7 @@ class Signal(Generic[P]):
     def _registered_for(self, instance: object) -> Self:
         """An instance without ``__dict__`` (``__slots__``): its signal lives here, by id."""
         key = id(instance)
-        with self._lock:
+        with self._slots.lock:
             registry = self._per_instance
             if registry is None:
                 registry = self._per_instance = {}
@@ -507,19 +459,19 @@ class Signal(Generic[P]):
         return f"<{type(self).__name__}{name}>"
 
 
-_NO_TARGET = object()
+@final
+@dataclass(frozen=True, slots=True)
+class SignalStatistics:
+    """What ``Signal.statistics()`` reports, at one moment."""
 
-
-_S = TypeVar("_S", bound="Signal[...]")
-_grouping_variants: dict[type[Any], type[Any]] = {}
-
-
-def _grouping_variant(cls: type[_S]) -> type[_S]:
-    """The class of ``cls``'s signals made with ``errors="group"``."""
-    made = _grouping_variants.get(cls)
-    if made is None:
-        emit = emitter(cls._passes, grouping=True)
-        body: dict[str, Any] = {"__slots__": (), "_grouping": True, "emit": emit, "__call__": emit}
-        body |= {"__qualname__": cls.__qualname__, "__module__": cls.__module__}
-        made = _grouping_variants.setdefault(cls, type(cls.__name__, (cls,), body))
-    return made
+    name: str | None
+    """The signal's name, if it has one."""
+    connected: int
+    """How many slots are connected, blocked ones included."""
+    blocked_slots: int
+    """How many of those are blocked."""
+    blocks: int
+    """How many ``block()`` calls on the signal itself are not yet undone."""
+    walked: int
+    """How many entries an emit walks: the connected slots, and any whose weakly held
+    object was collected but which no emit has dropped yet."""

@@ -1,8 +1,9 @@
 """What a connection calls: the slot, made to fit the signal once, at connect.
 
 A slot that takes fewer arguments than the signal passes gets the first
-ones; a bound method is held as its function and a weak reference to its
-object; ``track=`` ties a slot to another object's life. All of that is
+ones; a bound method, or ``bind_weak`` of one, is held as its function and a
+weak reference to its object; ``track=`` ties a slot to another object's
+life. All of that is
 decided here, so the emit loop only ever makes one of two calls.
 """
 
@@ -14,8 +15,9 @@ import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from ..callbacks import arity, describe
+from ..callbacks import WeakBound, arity, describe
 from ..checks import kind_of
+from ._emit import tracked_call
 
 
 class Call(NamedTuple):
@@ -48,9 +50,12 @@ def fit(
         raise TypeError(f"can't connect {slot!r} to {signal!r}: {kind_of(slot)} is not callable")
     taken = _arguments_taken(slot, passes, signal)
     is_method = type(slot) is types.MethodType
-    if weak is None:
-        weak = is_method
-    if not weak:
+    if isinstance(slot, WeakBound) and weak is not False:
+        # bind_weak's own (function, weak reference): held as a method held weakly is.
+        ref = slot.ref
+        call = _trimmed_after_target(slot.function, taken)
+        fitted = Call(call, ref, (ref,), slot.function, ref)
+    elif not (is_method if weak is None else weak):
         fitted = Call(_trimmed(slot, taken), None, (), slot, None)
     elif is_method:
         method: types.MethodType = slot  # type: ignore[assignment]
@@ -64,7 +69,7 @@ def fit(
         return fitted
     tracked = _weak(track, lambda: f"track={type(track).__qualname__}", signal)
     return fitted._replace(
-        call=_ignoring_tracked(fitted), ref=tracked, refs=(*fitted.refs, tracked)
+        call=tracked_call(fitted.call, fitted.ref), ref=tracked, refs=(*fitted.refs, tracked)
     )
 
 
@@ -131,24 +136,6 @@ def _trimmed_after_target(call: Callable[..., Any], taken: int | None) -> Callab
     return first_arguments
 
 
-def _ignoring_tracked(fitted: Call) -> Callable[..., Any]:
-    """The call made through the tracked object's reference, which it then ignores."""
-    call, ref = fitted.call, fitted.ref
-    if ref is None:
-
-        def tracked(_tracked: Any, *args: Any, **kwargs: Any) -> Any:
-            return call(*args, **kwargs)
-
-    else:
-
-        def tracked(_tracked: Any, *args: Any, **kwargs: Any) -> Any:
-            target = ref()
-            return None if target is None else call(target, *args, **kwargs)
-
-    tracked.__wrapped__ = call  # type: ignore[attr-defined]
-    return tracked
-
-
 def same_slot(key: object, ref: weakref.ref[Any] | None, slot: object) -> bool:
     """Whether a connection made with ``key`` (and ``ref``) was made for ``slot``.
 
@@ -160,4 +147,6 @@ def same_slot(key: object, ref: weakref.ref[Any] | None, slot: object) -> bool:
     target = ref()
     if key is None:
         return target is slot
+    if isinstance(slot, WeakBound):
+        return slot.function is key and slot.ref() is target
     return type(slot) is types.MethodType and slot.__func__ is key and slot.__self__ is target

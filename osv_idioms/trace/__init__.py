@@ -17,32 +17,32 @@ something is switched on.
 
 Switching on: ``enable(pattern)`` records into a bounded ring (``events()``,
 ``write_chrome_trace()``, ``summary()``), ``count(...)`` counts,
-``add_probe(pattern, fn)`` calls a sink of your own. The environment variable
-``OSV_TRACE="mutex_*,sched_*"`` enables those patterns at import.
+``add_probe(pattern, fn)`` calls a sink of your own; ``reset()`` switches
+everything off again. ``OSV_TRACE="mutex_*,sched_*"`` in the environment
+records those patterns from the start (see ``osv_idioms.environment``).
 """
 
 from __future__ import annotations
 
+from ..faces import present
+from ._bodies import Probe
 from ._counting import Counters, count
 from ._export import (
     DurationStats,
     TraceSummary,
     chrome_trace,
-    start_of,
     summarize,
     summary,
     write_chrome_trace,
 )
 from ._points import (
-    DEFAULT_BUFFER_SIZE,
-    Probe,
     ProbeHandle,
     TracepointInfo,
     add_probe,
     declare_tracepoint,
     disable,
     enable,
-    enable_from_environment,
+    reset,
     tracepoint,
     tracepoints,
 )
@@ -55,11 +55,11 @@ from ._records import (
     set_buffer_size,
     snapshot,
 )
-from ._stat import HEADER_EVERY, Column, PerfStat, format_header, format_row, stat
+from ._registry import DEFAULT_BUFFER_SIZE
+from ._stat import Column, PerfStat, stat
 
 __all__ = (
     "DEFAULT_BUFFER_SIZE",
-    "HEADER_EVERY",
     "Column",
     "Counters",
     "DurationStats",
@@ -78,13 +78,10 @@ __all__ = (
     "declare_tracepoint",
     "disable",
     "enable",
-    "enable_from_environment",
     "events",
-    "format_header",
-    "format_row",
+    "reset",
     "set_buffer_size",
     "snapshot",
-    "start_of",
     "stat",
     "summarize",
     "summary",
@@ -93,4 +90,4 @@ __all__ = (
     "write_chrome_trace",
 )
 
-enable_from_environment()
+present(__name__, globals())

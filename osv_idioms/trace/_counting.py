@@ -6,9 +6,6 @@ tracepoint has one ``itertools.count`` that its counting body advances with
 watching, and reads the difference, so any number of them can overlap.
 """
 
-# pyright: reportPrivateUsage=false
-# (this module and _records share the registry's internals with _points, their sibling)
-
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,7 +14,8 @@ from typing import Self, final
 
 from ..checks import kind_of
 from ..interrupts import deferred
-from ._points import _check_pattern, _lock, _matches, _Point, _points, _watchers
+from ._points import check_pattern
+from ._registry import Watch, registry
 
 
 @final
@@ -30,67 +28,43 @@ class Counters(Mapping[str, int]):
     tracepoints declared after counting began.
     """
 
-    __slots__ = ("__weakref__", "_baselines", "_final", "_specs")
+    __slots__ = ("_final", "_watch")
 
-    @deferred  # registered, and counting on, together
+    @deferred  # counting on, and this object able to turn it off, together
     def __init__(self, specs: Sequence[str]) -> None:
-        self._final: dict[str, int] | None = {}  # closed until registered: __del__ does nothing
+        self._final: dict[str, int] | None = {}  # closed until watching: __del__ does nothing
         if isinstance(specs, str) or not isinstance(specs, Sequence):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(
                 f"Counters() takes a sequence of names or patterns, got {kind_of(specs)}"
             )
         for spec in specs:
-            _check_pattern(spec)
-        self._specs = tuple(dict.fromkeys(specs))
-        # point -> counter value when it started being watched; replaced, never mutated
-        self._baselines: dict[_Point, int] = {}
-        with _lock:
-            self._final = None
-            _watchers[id(self)] = self
-            for point in _points.values():
-                self._attach(point)
-
-    def _attach(self, point: _Point) -> None:
-        """Start counting ``point`` if a spec matches it (writers only, under the lock)."""
-        if point in self._baselines or not any(_matches(s, point.name) for s in self._specs):
-            return
-        point.counting += 1
-        point.refresh()
-        self._baselines = {**self._baselines, point: point.read()}
+            check_pattern(spec)
+        self._watch: Watch = registry.watch(tuple(dict.fromkeys(specs)))
+        self._final = None
 
     def __getitem__(self, spec: str) -> int:
         if self._final is not None:
             return self._final[spec]
-        if spec not in self._specs:
+        if spec not in self._watch.specs:
             raise KeyError(spec)
-        return sum(
-            point.read() - base
-            for point, base in self._baselines.items()
-            if _matches(spec, point.name)
-        )
+        return self._watch.hits(spec)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._specs)
+        return iter(self._watch.specs)
 
     def __len__(self) -> int:
-        return len(self._specs)
+        return len(self._watch.specs)
 
     def unmatched(self) -> tuple[str, ...]:
         """The names and patterns that have matched no declared tracepoint so far."""
-        points = tuple(self._baselines)
-        return tuple(s for s in self._specs if not any(_matches(s, p.name) for p in points))
+        return self._watch.unmatched()
 
     @deferred
     def close(self) -> None:
         """Freeze the counts and stop counting what only this object watched."""
-        with _lock:
-            if self._final is not None:
-                return
-            self._final = {spec: self[spec] for spec in self._specs}
-            _watchers.pop(id(self), None)
-            for point in self._baselines:
-                point.counting -= 1
-                point.refresh()
+        if self._final is None:
+            self._final = {spec: self._watch.hits(spec) for spec in self._watch.specs}
+            self._watch.close()
 
     @deferred
     def __del__(self) -> None:

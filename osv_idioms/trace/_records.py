@@ -1,12 +1,9 @@
 """The record ring seen from outside: its size, and snapshots of what it holds.
 
-Recording tracepoints append tuples to one bounded deque (see ``_points``);
-this module turns a copy of it into ``TraceEvent`` objects, taken without
-stopping the threads that keep appending.
+Recording tracepoints append to the registry's ring (see ``_record`` for the
+layout); this module turns a copy of it into ``TraceEvent`` objects, taken
+without stopping the threads that keep appending.
 """
-
-# pyright: reportPrivateUsage=false
-# (this module and _counting share the registry's internals with _points, their sibling)
 
 from __future__ import annotations
 
@@ -14,11 +11,22 @@ import sys
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, final
+from typing import final
 
 from ..checks import kind_of
-from . import _points
-from ._points import Ring, install_ring
+from ._record import Record
+from ._registry import registry
+
+__all__ = (
+    "TraceEvent",
+    "TraceSnapshot",
+    "buffer_size",
+    "clear",
+    "events",
+    "set_buffer_size",
+    "shown",
+    "snapshot",
+)
 
 
 def set_buffer_size(size: int) -> None:
@@ -34,20 +42,17 @@ def set_buffer_size(size: int) -> None:
         raise TypeError(f"buffer size must be an int, got {kind_of(size)}")
     if not 1 <= size <= sys.maxsize:
         raise ValueError(f"buffer size must be from 1 to {sys.maxsize} records, got {size}")
-    install_ring(Ring(size))
+    registry.install_ring(size)
 
 
 def buffer_size() -> int:
     """How many records the ring keeps before it overwrites the oldest."""
-    size = _points._ring.records.maxlen
-    assert size is not None
-    return size
+    return registry.buffer_size
 
 
 def clear() -> None:
     """Forget every record and the count of overwritten ones."""
-    with _points._lock:  # the size read and the new ring agree
-        install_ring(Ring(buffer_size()))
+    registry.install_ring()
 
 
 @final
@@ -107,23 +112,8 @@ class TraceSnapshot:
 
 def snapshot() -> TraceSnapshot:
     """Copy the ring without stopping the threads that write to it."""
-    ring = _points._ring  # read each time: set_buffer_size() and clear() replace it
-    records = sorted(ring.records.copy())  # one C call: consistent even while others append
-    return TraceSnapshot(tuple(_to_event(record) for record in records), _overwritten(records))
-
-
-def _overwritten(records: list[tuple[Any, ...]]) -> int:
-    """How many records the ring pushed out, from the sequence numbers of those it kept.
-
-    A thread takes its record's number and then appends the record: two steps,
-    which another thread's can fall between. So the ring may hold records out
-    of order (hence the sort), and the oldest one kept does not tell how many
-    went before it. Every number below the highest kept that is not kept was
-    pushed out, or belongs to a record still being appended at the moment of
-    the copy (at most one per other recording thread). Once the recording
-    threads are done, the count is exact.
-    """
-    return records[-1][0] + 1 - len(records) if records else 0
+    records, overwritten = registry.records()
+    return TraceSnapshot(tuple(_to_event(record) for record in records), overwritten)
 
 
 def events() -> list[TraceEvent]:
@@ -142,17 +132,17 @@ def events() -> list[TraceEvent]:
     return list(snapshot().events)
 
 
-def _to_event(record: tuple[Any, ...]) -> TraceEvent:
-    seq, name, ns, (ident, thread_name, native_id), stack, *values = record
-    point = _points._points[name]
+def _to_event(record: Record) -> TraceEvent:
+    point = registry.point(record.name)
+    ident, thread_name, native_id = record.thread
     return TraceEvent(
-        seq,
+        record.seq,
         point.name,
-        ns,
+        record.ns,
         ident,
         thread_name,
         native_id,
-        dict(zip(point.params, values, strict=True)),
-        stack,
+        dict(zip(point.params, record.args, strict=True)),
+        record.backtrace,
         point.fmt,
     )

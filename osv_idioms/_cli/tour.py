@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from ._highlight import highlight
-from ._talk import SLIDES, Slide
+from .highlight import highlight
+from .talk import SLIDES, Slide
 
 __all__ = ("examples_by_slide", "examples_dir", "run_tour", "show_slide_list")
 
@@ -23,8 +23,8 @@ _EXAMPLE_TIMEOUT_S = 60.0
 
 def examples_dir() -> Path | None:
     """Where the runnable examples are: inside the wheel, or beside a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_examples", here.parent / "examples"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "_examples", package.parent / "examples"):
         if candidate.is_dir():
             return candidate
     return None

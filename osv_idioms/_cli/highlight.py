@@ -28,7 +28,7 @@ _DECORATOR = "\x1b[35m"  # magenta
 def highlight(source: str) -> str:
     r"""``source`` with ANSI colours; unchanged where it cannot be tokenized.
 
-    >>> from osv_idioms._highlight import highlight
+    >>> from osv_idioms._cli.highlight import highlight
     >>> highlight("def f(): return 1  # one") == (
     ...     "\x1b[1;34mdef\x1b[0m \x1b[1;33mf\x1b[0m(): \x1b[1;34mreturn\x1b[0m "
     ...     "\x1b[36m1\x1b[0m  \x1b[2;37m# one\x1b[0m"

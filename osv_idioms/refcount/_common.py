@@ -1,0 +1,37 @@
+"""What the shared and the intrusive handles both need: the default deleter, names, lock stripes."""
+
+from __future__ import annotations
+
+import threading
+
+__all__ = ("close_if_closeable", "described", "stripe_for")
+
+
+def close_if_closeable(obj: object) -> None:
+    """The default deleter: ``obj.close()`` when it has one, else nothing.
+
+    >>> class Device:
+    ...     def close(self) -> None:
+    ...         print("closed")
+    >>> close_if_closeable(Device()); close_if_closeable(42)
+    closed
+    """
+    close = getattr(obj, "close", None)
+    if callable(close):
+        close()
+
+
+def described(obj: object) -> str:
+    """An object as messages name it: its type and address."""
+    return f"{type(obj).__name__} object at {id(obj):#x}"
+
+
+# A fixed set of locks, picked by identity: a count or a weak count changes under
+# one of them, so no object needs a lock of its own. 64 keeps two threads working
+# on different objects from meeting on one lock more than 1 time in 64.
+_STRIPES = tuple(threading.Lock() for _ in range(64))
+
+
+def stripe_for(obj: object) -> threading.Lock:
+    """The lock ``obj``'s count changes under (the low 4 bits of an address are alignment)."""
+    return _STRIPES[(id(obj) >> 4) % len(_STRIPES)]

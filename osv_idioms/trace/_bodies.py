@@ -1,0 +1,219 @@
+"""A tracepoint's function, and the bodies its code is swapped between.
+
+A tracepoint is a plain function generated with exactly the stub's
+parameters and globals of its own. Its ``__code__`` is swapped between
+bodies (empty, count, record, probe, or a mix), so the object users import
+never changes and a disabled call costs what an empty function costs. The
+hot path takes no lock and reads only its own globals, which the registry
+fills before it swaps the code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from types import CodeType, FunctionType
+from typing import Any, TypeAlias
+
+from ._record import Ring, appended_source
+
+__all__ = ("OFF", "PREFIX", "Point", "Probe", "State")
+
+Probe: TypeAlias = Callable[[str, tuple[object, ...]], object]
+"""A probe receives the tracepoint's name and its argument values."""
+
+State: TypeAlias = tuple[bool, bool, bool, bool]
+"""What a body does: (counting, recording, recording a backtrace, probing)."""
+
+Fire: TypeAlias = Callable[["Point", tuple[Probe, ...], tuple[object, ...]], None]
+"""Calls a point's probes with one hit's arguments (the registry's, which removes failed ones)."""
+
+PREFIX = "_osv_tp_"  # internal globals of a tracepoint body; parameters may not use it
+OFF: State = (False, False, False, False)
+_BACKTRACE_DEPTH = 16
+
+
+class _ThreadTag(threading.local):
+    """Who is calling, captured once per thread: (ident, name, native id).
+
+    Reading it costs one attribute load, and the name survives the thread, so
+    a trace written after the workers ended still names them.
+    """
+
+    tag: tuple[int, str, int]
+
+    def __init__(self) -> None:
+        thread = threading.current_thread()
+        self.tag = (thread.ident or 0, thread.name, thread.native_id or 0)
+
+
+_thread_tag = _ThreadTag()
+
+
+def _read_count(counter: itertools.count[int]) -> int:
+    """The next value ``counter`` would give, read without consuming it."""
+    return int(repr(counter)[len("count(") : -1])
+
+
+class Point:
+    """A declared tracepoint's state; only the registry, holding its lock, changes it."""
+
+    __slots__ = (
+        "backtrace",
+        "bodies",
+        "counter",
+        "counting",
+        "fmt",
+        "fn",
+        "label",
+        "name",
+        "params",
+        "probes",
+        "recording",
+        "signature",
+        "site",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        fmt: str,
+        signature: inspect.Signature,
+        site: str,
+        label: str,
+        *,
+        fire: Fire,
+    ) -> None:
+        self.name = name
+        self.label = label  # the function's name, as tracebacks show it
+        self.fmt = fmt
+        self.signature = signature
+        self.params = tuple(signature.parameters)
+        self.site = site
+        self.counter = itertools.count()
+        self.counting = 0  # how many Counters watch this point
+        self.recording = False
+        self.backtrace = False
+        self.probes: tuple[Probe, ...] = ()
+        self.bodies: dict[State, CodeType] = {}
+        self.fn: FunctionType = _make_function(self, fire)
+
+    def state(self) -> State:
+        """What its body must do now."""
+        return (
+            self.counting > 0,
+            self.recording,
+            self.recording and self.backtrace,
+            bool(self.probes),
+        )
+
+    def refresh(self, ring: Ring) -> None:
+        """Point the function at the body for the current state, appending to ``ring``."""
+        globals_ = self.fn.__globals__
+        globals_[PREFIX + "c"] = self.counter
+        globals_[PREFIX + "probes"] = self.probes
+        globals_[PREFIX + "append"] = ring.records.append
+        globals_[PREFIX + "seq"] = ring.seq.__next__
+        key = self.state()
+        if key not in self.bodies:
+            self.bodies[key] = _compile_body(self, key)
+        self.fn.__code__ = self.bodies[key]
+
+    def hits(self) -> int:
+        """How many times a counting body has run, ever."""
+        return _read_count(self.counter)
+
+
+def _signature_source(signature: inspect.Signature) -> str:
+    """The parameter list as source.
+
+    Defaults are written as ``None``: they live on the function object, not in
+    its code, and the real ones are set when the function is created.
+    """
+    parts: list[str] = []
+    seen_keyword_only = False
+    for index, param in enumerate(signature.parameters.values()):
+        if param.kind is param.KEYWORD_ONLY and not seen_keyword_only:
+            parts.append("*")
+            seen_keyword_only = True
+        default = "" if param.default is param.empty else "=None"
+        parts.append(param.name + default)
+        if param.kind is param.POSITIONAL_ONLY and (
+            index + 1 == len(signature.parameters)
+            or list(signature.parameters.values())[index + 1].kind is not param.POSITIONAL_ONLY
+        ):
+            parts.append("/")
+    return ", ".join(parts)
+
+
+def _body_source(point: Point, state: State) -> str:
+    counting, recording, backtrace, probing = state
+    args = "".join(f"{name}, " for name in point.params)
+    statements: list[str] = []
+    if counting:
+        statements.append(f"{PREFIX}next({PREFIX}c)")
+    if recording:
+        fields = {
+            "seq": f"{PREFIX}seq()",
+            "name": repr(point.name),  # a constant load; events() finds the point by it
+            "ns": f"{PREFIX}ns()",
+            "thread": f"{PREFIX}thread.tag",
+            "backtrace": f"{PREFIX}stack()" if backtrace else "None",
+        }
+        statements.append(f"{PREFIX}append({appended_source(fields, point.params)})")
+    if probing:
+        statements.append(f"{PREFIX}fire({PREFIX}point, {PREFIX}probes, ({args}))")
+    return "; ".join(statements) or "pass"
+
+
+def _compile_body(point: Point, state: State) -> CodeType:
+    """Compile the body for one state, on one line, so tracebacks show the stub's ``def``."""
+    source = (
+        f"def {point.label}({_signature_source(point.signature)}): {_body_source(point, state)}"
+    )
+    filename, _, line = point.site.rpartition(":")
+    scratch: dict[str, Any] = {}
+    exec(compile(source, filename, "exec"), scratch)
+    code: CodeType = scratch[point.label].__code__
+    return code.replace(co_firstlineno=int(line), co_qualname=point.label)
+
+
+def _make_function(point: Point, fire: Fire) -> FunctionType:
+    """Create the tracepoint's function object once; later states only swap its code."""
+    globals_: dict[str, Any] = {
+        "__builtins__": __builtins__,
+        "__name__": __name__,
+        PREFIX + "next": next,
+        PREFIX + "point": point,
+        PREFIX + "ns": time.monotonic_ns,
+        PREFIX + "thread": _thread_tag,
+        PREFIX + "stack": _stack,
+        PREFIX + "fire": fire,
+    }
+    defaults: list[object] = []
+    kwdefaults: dict[str, object] = {}
+    for param in point.signature.parameters.values():
+        if param.default is not param.empty:
+            if param.kind is param.KEYWORD_ONLY:
+                kwdefaults[param.name] = param.default
+            else:
+                defaults.append(param.default)
+    code = _compile_body(point, OFF)
+    fn = FunctionType(code, globals_, code.co_name, tuple(defaults) or None)
+    fn.__kwdefaults__ = kwdefaults or None
+    return fn
+
+
+def _stack() -> traceback.StackSummary:
+    """The caller's stack, innermost last, without reading source lines (that is slow)."""
+    frame = sys._getframe(2)  # pyright: ignore[reportPrivateUsage] # skip this helper and the tracepoint body
+    summary = traceback.StackSummary.extract(
+        traceback.walk_stack(frame), limit=_BACKTRACE_DEPTH, lookup_lines=False
+    )
+    summary.reverse()
+    return summary

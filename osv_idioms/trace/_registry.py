@@ -1,0 +1,324 @@
+"""The registry: every tracepoint, what each is switched to, the open counts, and the ring.
+
+One object owns all of it, behind one lock that every writer (declare,
+enable, add_probe, count, the ring's size) takes. Tracepoints themselves
+never take it: a writer fills a point's globals and then swaps its code
+(see ``_bodies``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import inspect
+import os
+import threading
+import warnings
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+
+from .. import environment
+from ..errors import ProbeFailedWarning, TracepointError
+from ..interrupts import deferred
+from ._bodies import OFF, Point, Probe
+from ._record import Record, Ring, overwritten, read
+
+__all__ = ("DEFAULT_BUFFER_SIZE", "Registry", "Watch", "matches", "registry")
+
+DEFAULT_BUFFER_SIZE = 65536
+"""How many records the ring keeps, unless ``set_buffer_size()`` says otherwise."""
+
+
+def matches(pattern: str, name: str) -> bool:
+    """Whether a tracepoint ``name`` matches the shell wildcard ``pattern`` (case counts)."""
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+class Registry:
+    """The tracepoints of the process, and everything that says what they do.
+
+    ``lock`` serialises the writers; a forked child gets it back unheld (see
+    ``_after_fork``). Rules are kept as well as applied, so that a tracepoint
+    declared later gets the state the rules already asked for.
+    """
+
+    __slots__ = ("_activity", "_points", "_probe_rules", "_ring", "_rules", "_watches", "lock")
+
+    def __init__(self, buffer_size: int = DEFAULT_BUFFER_SIZE) -> None:
+        self.lock = threading.RLock()
+        self._points: dict[str, Point] = {}
+        self._rules: list[tuple[str, bool, bool]] = []  # (pattern, record, backtrace); last wins
+        self._probe_rules: list[tuple[str, Probe, object]] = []  # (pattern, probe, handle)
+        # The open counts, held weakly: one no one can read any more is collected.
+        self._watches: weakref.WeakSet[Watch] = weakref.WeakSet()
+        self._activity: list[_ActivityWatcher] = []
+        self._ring = Ring(buffer_size)
+        # A forked child has only the forking thread: a lock another thread held at
+        # the fork would stay held for ever. Python's own locks are reset the same way.
+        os.register_at_fork(after_in_child=getattr(self.lock, "_at_fork_reinit"))  # noqa: B009
+
+    # -- declaring -----------------------------------------------------------------
+
+    @deferred
+    def declare(
+        self, name: str, fmt: str, signature: inspect.Signature, site: str, label: str
+    ) -> Point:
+        """Register a tracepoint, or return the one this same site declared before."""
+        with self.lock:
+            existing = self._points.get(name)
+            if existing is not None:
+                same = existing.signature == signature and existing.fmt == fmt
+                if existing.site == site and same:
+                    return existing  # the same declaration run again (a module reload)
+                raise TracepointError(
+                    f"tracepoint {name!r} declared at {site} is already declared at "
+                    f"{existing.site}; give one of them another name"
+                )
+            point = Point(name, fmt, signature, site, label, fire=self._fire)
+            self._points[name] = point
+            for watch in list(self._watches):
+                watch.attach(point)
+            self._apply(point)
+            return point
+
+    @deferred
+    def matching(self, pattern: str) -> list[Point]:
+        """The declared tracepoints whose names match ``pattern``, sorted by name."""
+        with self.lock:
+            found = [p for p in self._points.values() if matches(pattern, p.name)]
+        return sorted(found, key=lambda p: p.name)
+
+    # -- what the tracepoints do ------------------------------------------------------
+
+    @deferred
+    def set_rule(self, pattern: str, record: bool, backtrace: bool) -> None:
+        """Record (or not) the tracepoints matching ``pattern``, now and when declared later."""
+        with self.lock:
+            self._rules[:] = [rule for rule in self._rules if rule[0] != pattern]
+            self._rules.append((pattern, record, backtrace))
+            self._apply_matching(pattern)
+
+    @deferred
+    def add_probe(self, pattern: str, probe: Probe, handle: object) -> None:
+        """Call ``probe`` on every hit of the tracepoints matching ``pattern``, until removed."""
+        with self.lock:
+            self._probe_rules.append((pattern, probe, handle))
+            self._apply_matching(pattern)
+
+    @deferred
+    def remove_probes(self, which: Callable[[Probe, object], bool]) -> None:
+        """Detach every probe for which ``which(probe, handle)`` is true."""
+        with self.lock:
+            removed = [rule for rule in self._probe_rules if which(rule[1], rule[2])]
+            if not removed:
+                return
+            self._probe_rules[:] = [rule for rule in self._probe_rules if rule not in removed]
+            for pattern, _, _ in removed:
+                self._apply_matching(pattern)
+
+    @deferred
+    def has_probe(self, handle: object) -> bool:
+        """Whether the probe added with ``handle`` is still attached."""
+        with self.lock:
+            return any(h is handle for _, _, h in self._probe_rules)
+
+    @deferred
+    def watch(self, specs: Sequence[str]) -> Watch:
+        """Start counting the tracepoints matching any of ``specs``, now and when declared."""
+        with self.lock:
+            watch = Watch(self, tuple(specs))
+            self._watches.add(watch)
+            for point in self._points.values():
+                watch.attach(point)
+            return watch
+
+    @deferred
+    def unwatch(self, watch: Watch) -> None:
+        """Stop ``watch`` counting (harmless twice)."""
+        with self.lock:
+            if watch.closed:
+                return
+            watch.closed = True
+            self._watches.discard(watch)
+            for point in watch.points():
+                point.counting -= 1
+                self.refresh(point)
+
+    @deferred
+    def watch_activity(self, pattern: str, callback: Callable[[bool], None]) -> None:
+        """Call ``callback(active)`` now and when tracepoints matching ``pattern`` turn on or off.
+
+        For the library's own packages (see ``osv_idioms.trace.activity``).
+        """
+        with self.lock:
+            watcher = _ActivityWatcher(pattern, callback)
+            self._activity.append(watcher)
+            watcher.update(self._points.values())
+
+    @deferred
+    def reset(self) -> None:
+        """Switch every tracepoint off: no rules, no probes, an empty ring of the default size.
+
+        Open counts go on counting: they belong to whoever holds them.
+        """
+        with self.lock:
+            self._rules.clear()
+            self._probe_rules.clear()
+            self._ring = Ring(DEFAULT_BUFFER_SIZE)
+            for point in self._points.values():
+                self._apply(point)
+
+    # -- the ring -------------------------------------------------------------------
+
+    @property
+    def buffer_size(self) -> int:
+        """How many records the ring keeps before it overwrites the oldest."""
+        return self._ring.size
+
+    @deferred
+    def install_ring(self, size: int | None = None) -> None:
+        """Replace the ring with an empty one of ``size`` records (None: the same size)."""
+        with self.lock:
+            self._ring = Ring(self._ring.size if size is None else size)
+            for point in self._points.values():
+                point.refresh(self._ring)
+
+    def records(self) -> tuple[list[Record], int]:
+        """The records in the ring now, oldest first, and how many were overwritten.
+
+        Taken without the lock: the ring is read in one C call, and each record
+        names its point, which is never removed.
+        """
+        raw = self._ring.copy()  # read each time: install_ring() replaces it
+        return [read(record) for record in raw], overwritten(raw)
+
+    def point(self, name: str) -> Point:
+        """The tracepoint named ``name`` (one a record names: it exists)."""
+        return self._points[name]
+
+    # -- under the lock ---------------------------------------------------------------
+
+    def _apply(self, point: Point) -> None:
+        """Give ``point`` the state the rules and probes ask for, and its body for it."""
+        point.recording, point.backtrace = False, False
+        for pattern, record, backtrace in self._rules:
+            if matches(pattern, point.name):
+                point.recording, point.backtrace = record, backtrace
+        point.probes = tuple(
+            probe for pattern, probe, _ in self._probe_rules if matches(pattern, point.name)
+        )
+        self.refresh(point)
+
+    def refresh(self, point: Point) -> None:
+        """Swap in the body for ``point``'s state, and tell the activity watchers (lock held)."""
+        point.refresh(self._ring)
+        for watcher in self._activity:
+            if matches(watcher.pattern, point.name):
+                watcher.update(self._points.values())
+
+    def _apply_matching(self, pattern: str) -> None:
+        for point in self._points.values():
+            if matches(pattern, point.name):
+                self._apply(point)
+
+    def _remove_failed(self, probe: Probe) -> None:
+        self.remove_probes(_is(probe))
+
+    def _fire(self, point: Point, probes: tuple[Probe, ...], args: tuple[object, ...]) -> None:
+        """Call each probe; one that raises is removed with a warning, and the caller goes on."""
+        for probe in probes:
+            try:
+                probe(point.name, args)
+            except Exception as exc:
+                self._remove_failed(probe)
+                warnings.warn(
+                    f"probe {callable_name(probe)} on tracepoint {point.name!r} raised "
+                    f"{type(exc).__name__}: {exc}; it has been removed",
+                    ProbeFailedWarning,
+                    stacklevel=3,
+                )
+
+
+def _is(failed: Probe) -> Callable[[Probe, object], bool]:
+    def is_failed(candidate: Probe, _handle: object) -> bool:
+        return candidate is failed
+
+    return is_failed
+
+
+def callable_name(fn: object) -> str:
+    """How messages name a probe: its qualified name, or its repr."""
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+class Watch:
+    """One open count: each point it watches, and that point's hit count when watching began.
+
+    The baselines are replaced, never changed in place, so a reader needs no
+    lock; only the registry (holding its lock) adds to them.
+    """
+
+    __slots__ = ("__weakref__", "_baselines", "_registry", "closed", "specs")
+
+    def __init__(self, registry: Registry, specs: tuple[str, ...]) -> None:
+        self._registry = registry
+        self.specs = specs
+        self._baselines: dict[Point, int] = {}
+        self.closed = False
+
+    def attach(self, point: Point) -> None:
+        """Start counting ``point`` if a spec matches it (the registry's lock held)."""
+        if point in self._baselines or not any(matches(s, point.name) for s in self.specs):
+            return
+        point.counting += 1
+        self._registry.refresh(point)
+        self._baselines = {**self._baselines, point: point.hits()}
+
+    def hits(self, spec: str) -> int:
+        """The hits since watching began, summed over the points ``spec`` matches."""
+        return sum(
+            point.hits() - base
+            for point, base in self._baselines.items()
+            if matches(spec, point.name)
+        )
+
+    def unmatched(self) -> tuple[str, ...]:
+        """The specs that have matched no declared tracepoint so far."""
+        points = tuple(self._baselines)
+        return tuple(s for s in self.specs if not any(matches(s, p.name) for p in points))
+
+    def points(self) -> tuple[Point, ...]:
+        """The points it counts."""
+        return tuple(self._baselines)
+
+    def close(self) -> None:
+        """Stop counting what only this watch counted. Idempotent."""
+        self._registry.unwatch(self)
+
+
+class _ActivityWatcher:
+    """Tells a library package when any tracepoint matching a pattern starts or stops working.
+
+    The mutex uses it to run its instrumented methods only while one of its
+    tracepoints is on. The callback runs under the registry lock, so it must
+    be quick and must not call back into the registry; it is never user code.
+    """
+
+    __slots__ = ("active", "callback", "pattern")
+
+    def __init__(self, pattern: str, callback: Callable[[bool], None]) -> None:
+        self.pattern = pattern
+        self.callback = callback
+        self.active = False
+
+    def update(self, points: Iterable[Point]) -> None:
+        active = any(p.state() != OFF for p in points if matches(self.pattern, p.name))
+        if active != self.active:
+            self.active = active
+            self.callback(active)
+
+
+registry = Registry()
+"""The process's one registry."""
+
+for _pattern in environment.trace_patterns():
+    registry.set_rule(_pattern, True, False)  # OSV_TRACE: recording from the start

@@ -18,7 +18,7 @@ import pytest
 from pydispatch import dispatcher
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from benchmarks._unrolled import unrolled
+from benchmarks._unrolled import CALLS_PER_ROUND, unrolled
 from osv_idioms.callbacks import bind_weak
 from osv_idioms.signals import Signal
 
@@ -175,6 +175,29 @@ def test_bind_weak(benchmark: BenchmarkFixture) -> None:
     benchmark(
         unrolled("bind_weak(receiver.on_value)", {"bind_weak": bind_weak, "receiver": receiver})
     )
+
+
+FIRST_BIND_ROUNDS = 100  # each round binds CALLS_PER_ROUND objects never bound before
+
+
+@pytest.mark.benchmark(group="weak method: first bind")
+def test_first_bind_weakmethod(benchmark: BenchmarkFixture) -> None:
+    """Each call binds a method of an object bound for the first time (the usual case)."""
+    receivers = iter([Receiver() for _ in range(CALLS_PER_ROUND * FIRST_BIND_ROUNDS)])
+    run = unrolled(
+        "WeakMethod(next(receivers).on_value)",
+        {"WeakMethod": weakref.WeakMethod, "receivers": receivers},
+    )
+    benchmark.pedantic(run, rounds=FIRST_BIND_ROUNDS, iterations=1)
+
+
+@pytest.mark.benchmark(group="weak method: first bind")
+def test_first_bind_weak(benchmark: BenchmarkFixture) -> None:
+    receivers = iter([Receiver() for _ in range(CALLS_PER_ROUND * FIRST_BIND_ROUNDS)])
+    run = unrolled(
+        "bind_weak(next(receivers).on_value)", {"bind_weak": bind_weak, "receivers": receivers}
+    )
+    benchmark.pedantic(run, rounds=FIRST_BIND_ROUNDS, iterations=1)
 
 
 @pytest.mark.benchmark(group="weak method: call")

@@ -34,6 +34,7 @@ BASELINES = {
     "lifecycle": "test_construct_and_close",
     "connect+disconnect": "test_connect_disconnect_psygnal",
     "weak method: bind": "test_bind_weakmethod",
+    "weak method: first bind": "test_first_bind_weakmethod",
     "weak method: call": "test_call_weakmethod",
 }
 PER_ROUND = frozenset({"contended-4-threads", "contended", "grace-period"})

@@ -36,12 +36,16 @@ device_list: RcuPtr[tuple[Device, ...]] = RcuPtr(
 )
 
 
-def reader(stop: threading.Event, seen: list[int], errors: list[Exception]) -> None:
+WALKS = 2_000
+
+
+def reader(started: threading.Barrier, seen: list[int], errors: list[Exception]) -> None:
     """Walk the list inside a read section: nothing in it is closed under us."""
     section = read_lock()
     walks = 0
+    started.wait(timeout=30)  # the readers and the hot-plugging writer begin together
     try:
-        while not stop.is_set():
+        for _ in range(WALKS):
             with section:
                 for device in device_list.read():
                     device.read()
@@ -65,17 +69,17 @@ def hot_plug(rounds: int) -> list[Device]:
 
 
 if __name__ == "__main__":
-    stop = threading.Event()
+    started = threading.Barrier(5)
     walks: list[int] = []
     errors: list[Exception] = []
-    readers = [threading.Thread(target=reader, args=(stop, walks, errors)) for _ in range(4)]
+    readers = [threading.Thread(target=reader, args=(started, walks, errors)) for _ in range(4)]
     for thread in readers:
         thread.start()
+    started.wait(timeout=30)
     removed = hot_plug(rounds=500)
-    barrier()  # every retirement queued so far has run
-    stop.set()
     for thread in readers:
         thread.join(timeout=30)
+    barrier()  # every retirement queued so far has run
 
     if errors:
         raise SystemExit(f"a reader met a closed device: {errors[0]}")

@@ -1,9 +1,11 @@
 """Slide 25: Reference counted objects -- shared_ptr<device> and intrusive_ptr<device>.
 
 A device is shared by its driver and two users. Each holds a ``SharedPtr``;
-the device is closed exactly when the last of them lets go, in that thread,
-whatever order they finish in. A monitor keeps only a ``WeakPtr``: it sees
-the device while someone owns it, and ``None`` afterwards. The intrusive form
+the device is closed exactly when the last of them lets go, in that thread.
+Here the driver lets go first and the users after it, one after the other
+(events fix the order, so the story reads the same on every run). A monitor
+keeps only a ``WeakPtr``: it sees the device while someone owns it, and
+``None`` afterwards. The intrusive form
 keeps the count in the object, as OSv's ``fileref`` does, and a lookup takes a
 reference only while the count is positive.
 """
@@ -35,15 +37,22 @@ class Device:
 
 
 errors: list[Exception] = []
+driver_done = threading.Event()
 
 
-def user(handle: SharedPtr[Device], transfers: int) -> None:
+def user(
+    handle: SharedPtr[Device], transfers: int, after: threading.Event, done: threading.Event
+) -> None:
     with handle:  # released on the way out, however the work ends
         try:
             for _ in range(transfers):
                 handle.get().transfer()
+            driver_done.wait(timeout=30)  # the driver lets go while this user still owns it
+            after.wait(timeout=30)  # and so does the user before this one
+            handle.get().transfer()
         except RuntimeError as error:  # used after close: reference counting would be broken
             errors.append(error)
+    done.set()
 
 
 class OpenFile(IntrusiveRefCounted):
@@ -58,15 +67,23 @@ class OpenFile(IntrusiveRefCounted):
 if __name__ == "__main__":
     driver = make_shared(Device, "nvme0")
     monitor = driver.weak()
+    user_1_done, user_2_done = threading.Event(), threading.Event()
+    nobody = threading.Event()
+    nobody.set()  # user-1 follows no other user
     users = [
-        threading.Thread(target=user, args=(driver.clone(), n), name=f"user-{n}")
-        for n in (1_000, 50_000)
+        threading.Thread(
+            target=user, args=(driver.clone(), 50_000, nobody, user_1_done), name="user-1"
+        ),
+        threading.Thread(
+            target=user, args=(driver.clone(), 1_000, user_1_done, user_2_done), name="user-2"
+        ),
     ]
     for thread in users:
         thread.start()
     device = driver.get()
     driver.release()  # the driver is done first; the users still own the device
     print(f"driver released; device closed? {device.closed_by is not None}")
+    driver_done.set()
     for thread in users:
         thread.join(timeout=30)
     if errors:

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from .callbacks import Bound as Bound
     from .callbacks import Function as Function
     from .callbacks import Placeholder as Placeholder
-    from .callbacks import WeakBound as WeakBound
     from .errors import BadFunctionCall as BadFunctionCall
     from .errors import BadWeakPtr as BadWeakPtr
     from .errors import ExpiredCallbackError as ExpiredCallbackError
@@ -84,7 +83,6 @@ _HOMES: dict[str, str] = {
     "RcuStatistics": "rcu",
     "MutexStatistics": "locking",
     "SignalStatistics": "signals",
-    "WeakBound": "callbacks",
     "Arity": "callbacks",
     "Bound": "callbacks",
     "Function": "callbacks",
@@ -205,7 +203,6 @@ __all__ = (
     "TraceSummary",
     "TracepointError",
     "TracepointInfo",
-    "WeakBound",
     "WeakPtr",
     "__version__",
     "drop_lock",

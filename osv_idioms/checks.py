@@ -42,6 +42,12 @@ __all__ = (
 def kind_of(value: object) -> str:
     """How messages name what arrived: its type, with the article English wants.
 
+    Args:
+        value: anything.
+
+    Returns:
+        ``"an int"``, ``"a str"``, ``"None"``.
+
     >>> kind_of(3), kind_of(object()), kind_of(None)
     ('an int', 'an object', 'None')
     """
@@ -55,6 +61,12 @@ def kind_of(value: object) -> str:
 def arrived(value: object) -> str:
     """What arrived, for a message: its kind and, briefly, its value.
 
+    Args:
+        value: anything; its repr is cut to 40 characters.
+
+    Returns:
+        ``"an int (3)"``, or ``"None"``.
+
     >>> arrived(3), arrived(None), arrived("x" * 60)[:22]
     ('an int (3)', 'None', "a str ('xxxxxxxxxxxxxx")
     """
@@ -67,7 +79,18 @@ def arrived(value: object) -> str:
 
 
 def timeout(value: object, what: str = "timeout") -> float | None:
-    """Seconds to wait, or None for ever, by the one rule above; the error names ``what``.
+    """Seconds to wait, or None for ever, by the one rule above.
+
+    Args:
+        value: what the caller passed as a timeout.
+        what: how the message names the parameter.
+
+    Returns:
+        The seconds as a float, or None to wait for ever.
+
+    Raises:
+        TypeError: ``value`` is not None or a number (a bool is not one).
+        ValueError: ``value`` is negative or nan.
 
     >>> from osv_idioms.checks import timeout
     >>> timeout(10**30)   # longer than any timed wait can be: for ever
@@ -90,6 +113,16 @@ def timeout(value: object, what: str = "timeout") -> float | None:
 def flag(value: object, what: str) -> bool:
     """``value`` when it is a bool; anything else is a ``TypeError`` (``"no"`` is not False).
 
+    Args:
+        value: what the caller passed.
+        what: how the message names the parameter.
+
+    Returns:
+        ``value``.
+
+    Raises:
+        TypeError: ``value`` is not a bool.
+
     >>> from osv_idioms.checks import flag
     >>> flag(True, "rcu")
     True
@@ -106,7 +139,13 @@ def flag(value: object, what: str) -> bool:
 def check_callable(value: object, what: str, shape: str) -> None:
     """Refuse a ``value`` that is not callable, or that is a coroutine function where a call is due.
 
-    ``shape`` says how it will be called, for the message.
+    Args:
+        value: what the caller passed.
+        what: how the message names the parameter.
+        shape: how it will be called, for the message (``"probe(name, args)"``).
+
+    Raises:
+        TypeError: ``value`` is not callable, or is a coroutine function.
 
     >>> from osv_idioms.checks import check_callable
     >>> check_callable(print, "probe", "probe(name, args)")
@@ -130,6 +169,16 @@ def accepts(fn: Callable[..., Any], count: int) -> bool | None:
 
     For registrations (a probe, an error handler, a deleter), where reading a
     signature once is cheap beside the calls it saves from failing later.
+
+    Args:
+        fn: the callable.
+        count: how many positional arguments it will be called with, 0 to 255.
+
+    Returns:
+        True or False, or None for a callable without a signature.
+
+    Raises:
+        ValueError: ``count`` is not an int from 0 to 255.
 
     >>> from osv_idioms.checks import accepts
     >>> accepts(lambda a, b=1: None, 2), accepts(lambda: None, 1), accepts(print, 3)

@@ -38,7 +38,20 @@ VARIABLES: dict[str, str] = {
 
 
 def trace_patterns(text: str | None = None) -> list[str]:
-    """The patterns ``OSV_TRACE`` names (or ``text``, read the same way), blanks dropped."""
+    """The patterns ``OSV_TRACE`` names (or ``text``, read the same way), blanks dropped.
+
+    Args:
+        text: a comma-separated list to read instead of the variable.
+
+    Returns:
+        The patterns, in order.
+
+    Raises:
+        TypeError: ``text`` is not a str or None.
+
+    >>> trace_patterns("mutex_*, sched_switch")
+    ['mutex_*', 'sched_switch']
+    """
     if text is not None and not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"trace_patterns() takes a str of patterns or None, got {kind_of(text)}")
     value = os.environ.get("OSV_TRACE", "") if text is None else text
@@ -46,10 +59,20 @@ def trace_patterns(text: str | None = None) -> list[str]:
 
 
 def lock_order_checking() -> bool:
-    """Whether ``OSV_LOCKDEP`` asks for lock-order checking from the start."""
+    """Whether ``OSV_LOCKDEP`` asks for lock-order checking from the start.
+
+    >>> import os
+    >>> lock_order_checking() == (os.environ.get("OSV_LOCKDEP", "").strip() not in ("", "0"))
+    True
+    """
     return os.environ.get("OSV_LOCKDEP", "").strip() not in ("", "0")
 
 
 def interrupts_deferred() -> bool:
-    """Whether SIGINT gets the library's handler (unless ``OSV_IDIOMS_DEFER_INTERRUPTS=0``)."""
+    """Whether SIGINT gets the library's handler (unless ``OSV_IDIOMS_DEFER_INTERRUPTS=0``).
+
+    >>> import os
+    >>> interrupts_deferred() == (os.environ.get("OSV_IDIOMS_DEFER_INTERRUPTS", "1") != "0")
+    True
+    """
     return os.environ.get("OSV_IDIOMS_DEFER_INTERRUPTS", "1").strip() != "0"

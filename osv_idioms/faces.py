@@ -31,6 +31,12 @@ def present(module_name: str, namespace: Mapping[str, object]) -> None:
 
     Raises:
         TypeError: ``module_name`` is not a str, or ``namespace`` not a mapping.
+
+    >>> def helper() -> None: ...
+    >>> helper.__module__ = "mypackage._impl"
+    >>> present("mypackage", {"__all__": ("helper",), "helper": helper})
+    >>> helper.__module__
+    'mypackage'
     """
     if not isinstance(module_name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"module_name must be a str, got {kind_of(module_name)}")

@@ -37,7 +37,7 @@ _serial_lock = threading.Lock()  # the file names must be unique without the GIL
 def compile_function(
     source: str, name: str, *, what: str, namespace: Mapping[str, Any] | None = None
 ) -> Callable[..., Any]:
-    """Compile ``source``, which defines the function ``name``, and return that function.
+    r"""Compile ``source``, which defines the function ``name``, and return that function.
 
     Args:
         source: the module-level source of the function (and nothing that
@@ -55,6 +55,14 @@ def compile_function(
         TypeError: ``source``, ``name`` or ``what`` is not a str.
         SyntaxError: ``source`` does not compile.
         ValueError: ``source`` does not define a function ``name``.
+
+    >>> import traceback
+    >>> fail = compile_function("def fail():\n    raise KeyError('x')\n", "fail", what="doc")
+    >>> try:
+    ...     fail()
+    ... except KeyError as error:
+    ...     print(traceback.format_tb(error.__traceback__)[-1].splitlines()[-1].strip())
+    raise KeyError('x')
     """
     for value, label in ((source, "source"), (name, "name"), (what, "what")):
         if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]

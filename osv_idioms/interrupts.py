@@ -74,6 +74,15 @@ def deferred(fn: F) -> F:
     Only for code that never blocks: an interrupt during a wait inside it
     would wait as long as the wait does.
 
+    Args:
+        fn: a function written in Python.
+
+    Returns:
+        ``fn`` itself, marked.
+
+    Raises:
+        TypeError: ``fn`` has no Python code object (a builtin, say).
+
     >>> from osv_idioms.interrupts import deferred
     >>> @deferred
     ... def move(source: list[int], target: list[int]) -> None:
@@ -89,6 +98,15 @@ def deferred(fn: F) -> F:
 
 def interruptible(fn: F) -> F:
     """Mark ``fn``: an interrupt while it runs is raised at once, even when deferred code called it.
+
+    Args:
+        fn: a function written in Python.
+
+    Returns:
+        ``fn`` itself, marked.
+
+    Raises:
+        TypeError: ``fn`` has no Python code object.
 
     >>> from osv_idioms.interrupts import interruptible
     >>> @interruptible
@@ -109,6 +127,17 @@ def _code_of(fn: object, mark: str) -> CodeType:
 def call_interruptibly(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Call ``fn`` so that an interrupt reaches it, from code that is itself deferred.
 
+    Args:
+        fn: what to call.
+        *args: its positional arguments.
+        **kwargs: its keyword arguments.
+
+    Returns:
+        What ``fn`` returns.
+
+    Raises:
+        TypeError: ``fn`` is not callable.
+
     >>> from osv_idioms.interrupts import call_interruptibly
     >>> call_interruptibly(max, 3, 7)
     7
@@ -127,10 +156,24 @@ def acquire_into(
 ) -> bool:
     """Wait for ``lock``, appending it to ``held`` in the same C-level step; say if it was taken.
 
-    ``acquire`` is the method to call (default: ``type(lock).acquire``), as
-    ``acquire(lock, True, timeout)``. An interrupt while it waits is raised
-    here with the lock not taken; one raised after the lock was taken finds it
-    in ``held``. Either way, releasing what ``held`` lists is exactly right.
+    An interrupt while it waits is raised here with the lock not taken; one
+    raised after the lock was taken finds it in ``held``. Either way,
+    releasing what ``held`` lists is exactly right.
+
+    Args:
+        held: the list the lock is appended to once taken.
+        lock: the lock to wait for.
+        timeout: seconds, by the library's one rule; -1 (the default) waits
+            for ever, as ``acquire()`` takes it.
+        acquire: the method to call as ``acquire(lock, True, timeout)``;
+            ``type(lock).acquire`` by default.
+
+    Returns:
+        Whether the lock was taken.
+
+    Raises:
+        TypeError: ``held`` is not a list, or ``lock`` has no ``acquire``.
+        ValueError: ``timeout`` is negative (other than -1) or nan.
 
     >>> import threading
     >>> from osv_idioms.interrupts import acquire_into
@@ -165,6 +208,15 @@ def call_into(results: list[R], fn: Callable[..., R], /, *args: Any, **kwargs: A
     say) yet never lose what the call made: an interrupt during the call is
     raised with ``results`` unchanged; one raised after it finds the result
     already in ``results``.
+
+    Args:
+        results: the list the result is appended to.
+        fn: what to call.
+        *args: its positional arguments.
+        **kwargs: its keyword arguments.
+
+    Raises:
+        TypeError: ``results`` is not a list, or ``fn`` is not callable.
 
     >>> from osv_idioms.interrupts import call_into
     >>> made = []

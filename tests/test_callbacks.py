@@ -5,9 +5,12 @@ from __future__ import annotations
 import functools
 import gc
 import types
-from typing import Any, ParamSpec, TypeVar
+import weakref
+from typing import Any, ParamSpec, TypeVar, cast
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from osv_idioms.callbacks import (
     Arity,
@@ -21,6 +24,7 @@ from osv_idioms.callbacks import (
     bind,
     bind_weak,
     describe,
+    weakly_bound,
 )
 from osv_idioms.errors import BadFunctionCall, ExpiredCallbackError
 
@@ -130,9 +134,17 @@ class TestFunction:
         assert type(handler) is Function
 
     def test_ellipsis_accepts_any_callable(self) -> None:
-        """Function[..., R] declares any arguments."""
-        handler = Function[..., None](on_two)
+        """Function[..., R] declares any arguments: every shape is taken and called as it is."""
+        seen: list[tuple[object, ...]] = []
+
+        def two(level: int, extra: str) -> None:
+            seen.append((level, extra))
+
+        handler = Function[..., None](two)
         handler(1, "x")
+        handler.assign(lambda *args: seen.append(args))
+        handler()
+        assert seen == [(1, "x"), ()]
 
     def test_a_bare_type_is_one_parameter(self) -> None:
         """Function[int, None] is spelled differently but declares one argument, like [[int], None]."""
@@ -333,14 +345,12 @@ class TestBindWeak:
         assert list(kept) == [Device.anything]
         assert bind_weak(device.read)(1) == "sda: 512 at 1"
 
-    def test_repr_names_the_method_and_whether_its_object_lives(self) -> None:
-        """A weakly bound method shows the method and its object's type, or that it is gone."""
+    def test_repr_names_the_method_and_the_weak_reference(self) -> None:
+        """A weakly bound method shows the method's name and the weak reference."""
         device = Device()
-        callback = bind_weak(device.read)
-        assert repr(callback) == "bind_weak(Device.read of Device object)"
-        del device
-        gc.collect()
-        assert repr(callback) == "bind_weak(Device.read of a collected object)"
+        shown = repr(bind_weak(device.read))
+        assert shown.startswith("<bound method Device.read of <weakref at 0x")
+        assert "; to 'tests.test_callbacks.Device' at 0x" in shown or "; to 'Device' at 0x" in shown
 
     def test_not_a_bound_method(self) -> None:
         """A plain function or a builtin method is refused with a hint."""
@@ -451,3 +461,51 @@ class TestShape:
         assert describe(max) == "max(...)"
         assert describe(3) == "int object(...)"
         assert describe(functools.partial(on_irq)) == "partial object(level: int) -> None"
+
+
+class TestBindProperties:
+    @given(order=st.permutations(range(5)), values=st.lists(st.integers(), min_size=5, max_size=5))
+    def test_placeholders_place_the_call_arguments_where_they_stand(
+        self, order: list[int], values: list[int]
+    ) -> None:
+        """``bind(f, _{o0+1}, _{o1+1}, ...)`` called with v passes v[o0], v[o1], ... in that order."""
+        bound = bind(lambda *args: args, *(Placeholder(index + 1) for index in order))
+        assert bound(*values) == tuple(values[index] for index in order)
+
+    @given(fixed=st.lists(st.integers(), max_size=3), values=st.lists(st.integers(), max_size=3))
+    def test_without_placeholders_bind_appends_as_partial_does(
+        self, fixed: list[int], values: list[int]
+    ) -> None:
+        """Fixed arguments first, then the call's: ``bind`` is ``functools.partial`` then."""
+        assert bind(lambda *args: args, *fixed)(*values) == (*fixed, *values)
+
+
+class TestWeaklyBoundMethodsAsValues:
+    def test_equal_for_the_same_function_and_object(self) -> None:
+        """Two ``bind_weak`` of one method of one object are equal and hash alike; others are not."""
+        device, other = Device(), Device()
+        assert bind_weak(device.read) == bind_weak(device.read)
+        assert hash(bind_weak(device.read)) == hash(bind_weak(device.read))
+        assert bind_weak(device.read) != bind_weak(other.read)
+        assert bind_weak(device.read) != cast("object", bind_weak(device.anything))
+        assert bind_weak(device.read) != device.read
+        assert len({bind_weak(device.read), bind_weak(device.read), bind_weak(other.read)}) == 2
+
+    def test_still_equal_once_the_object_is_gone(self) -> None:
+        """Equality is of what was bound: two made before the object died stay equal."""
+        device = Device()
+        first, second = bind_weak(device.read), bind_weak(device.read)
+        del device
+        gc.collect()
+        assert first == second
+
+    def test_bound_to_the_one_weak_reference_of_its_object(self) -> None:
+        """Each ``bind_weak`` of an object's methods is bound to that object's one weak reference."""
+        device = Device()
+        read, anything = (
+            weakly_bound(bind_weak(device.read)),
+            weakly_bound(bind_weak(device.anything)),
+        )
+        assert read is not None and anything is not None
+        assert read[1] is anything[1] is weakref.ref(device)
+        assert (read[0], anything[0]) == (Device.read, Device.anything)

@@ -450,6 +450,9 @@ CASES: dict[str, Case] = {
     ),
     "callbacks.arity": plain(callbacks.arity, "fn", fn=print),
     "callbacks.describe": plain(callbacks.describe, "fn", fn=print),
+    "callbacks.weakly_bound": case(
+        lambda: (callbacks.weakly_bound, {"callback": print}), any_value=("callback",)
+    ),
     "callbacks.Placeholder": plain(callbacks.Placeholder, "index", index=1),
     "callbacks.Bound": plain(
         callbacks.Bound, "fn", "args", "kwargs", fn=divmod, args=(callbacks._1, 3), kwargs={}
@@ -565,7 +568,6 @@ NOT_CALLS = {
     "signals.Signal.emit": "passes its arguments on to the slots: any value is valid",
     "signals.Connection": "made by Signal.connect() from the signal's own state; by hand, refused",
     "signals.SignalStatistics": "a record Signal.statistics() makes; its fields are not checked",
-    "callbacks.WeakBound": "made by bind_weak(), whose method is fuzzed",
     "locking.MutexStatistics": "a record Mutex.statistics() makes; its fields are not checked",
     "rcu.RcuStatistics": "a record RcuDomain.statistics() makes; its fields are not checked",
 }

@@ -88,3 +88,66 @@ def test_version_is_a_release_string() -> None:
     parts = osv_idioms.__version__.split(".")
     assert len(parts) == 3
     assert all(part.isdigit() for part in parts)
+
+
+def _parameters(fn: object) -> list[str]:
+    try:
+        signature = inspect.signature(fn)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return []
+    return [name for name in signature.parameters if name not in ("self", "cls")]
+
+
+def _documented_callables() -> list[tuple[str, object, bool]]:
+    """Every public function and class, and their public methods: (name, object, is a method)."""
+    found: list[tuple[str, object, bool]] = []
+    for module in PUBLIC_MODULES:
+        for name in module.__all__:
+            value = getattr(module, name)
+            if name.startswith(("_", "trace_mutex_", "trace_rcu_")):
+                continue  # the placeholders _1.._9; the library's own tracepoints
+            qualified = f"{module.__name__}.{name}"
+            if inspect.isclass(value):
+                if issubclass(value, BaseException):
+                    continue  # exceptions take what Exception takes
+                found.append((qualified, value, False))
+                for attribute, member in vars(value).items():
+                    if attribute.startswith("_"):
+                        continue
+                    function = (
+                        member.__func__
+                        if isinstance(member, classmethod | staticmethod)
+                        else member
+                    )
+                    if inspect.isfunction(function):
+                        found.append((f"{qualified}.{attribute}", function, True))
+            elif inspect.isfunction(value):
+                found.append((qualified, value, False))
+    return found
+
+
+DOCUMENTED = _documented_callables()
+
+
+@pytest.mark.parametrize(("name", "value", "is_method"), DOCUMENTED, ids=[d[0] for d in DOCUMENTED])
+def test_every_public_callable_has_a_google_docstring(
+    name: str, value: object, is_method: bool
+) -> None:
+    """Functions and classes have an example Sybil runs; whatever takes parameters, ``Args:``.
+
+    A class's parameters are its constructor's, documented in the class's
+    docstring or its ``__init__``'s; a record's fields, under ``Attributes:``.
+    A protocol has no constructor of its own.
+    """
+    doc = inspect.getdoc(value) or ""
+    is_protocol = inspect.isclass(value) and getattr(value, "_is_protocol", False)
+    takes = [] if is_protocol else _parameters(value)
+    if inspect.isclass(value) and "__init__" in vars(value):
+        doc += "\n" + (inspect.getdoc(vars(value)["__init__"]) or "")
+    elif inspect.isclass(value) and not is_protocol:
+        takes = _parameters(value)
+    assert doc.strip(), f"{name} has no docstring"
+    if not is_method:
+        assert ">>>" in doc, f"{name} has no example"
+    if takes:
+        assert "Args:" in doc or "Attributes:" in doc, f"{name} takes {takes}: no Args section"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import _thread
+import contextlib
+import itertools
 import os
 import subprocess
 import sys
@@ -23,23 +25,33 @@ JOIN_TIMEOUT_S = 30.0
 
 
 class Device:
-    """A resource whose close() must not happen while a reader uses it."""
+    """A resource whose close() must not happen while a reader uses it.
 
-    def __init__(self, name: str) -> None:
+    Given the parked reader that uses it, it notes whether it was closed
+    while that reader's section was still open.
+    """
+
+    def __init__(self, name: str, reader: InSection | None = None) -> None:
         self.name = name
         self.closed = False
+        self.closed_under_a_reader = False
+        self._reader = reader
 
     def close(self) -> None:
         self.closed = True
+        self.closed_under_a_reader = self._reader is not None and self._reader.open
 
     def __repr__(self) -> str:
         return f"Device({self.name!r})"
 
 
+_domains = itertools.count()
+
+
 @pytest.fixture
 def domain() -> Iterator[RcuDomain]:
     """A domain of the test's own, closed (callbacks run) at the end."""
-    made = RcuDomain("test")
+    made = RcuDomain(f"test-{next(_domains)}")  # its own name: probes can tell it apart
     yield made
     made.close(timeout=JOIN_TIMEOUT_S)
 
@@ -48,6 +60,7 @@ class InSection:
     """A thread parked inside a read section until ``release()``."""
 
     def __init__(self, domain: RcuDomain, *, nested: int = 1) -> None:
+        self.open = False  # True from entering the section until just before leaving it
         self.entered = threading.Event()
         self._leave = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(domain, nested), name="parked")
@@ -58,8 +71,10 @@ class InSection:
         reader = domain.read_lock()
         for _ in range(nested):
             reader.__enter__()
+        self.open = True
         self.entered.set()
         self._leave.wait(JOIN_TIMEOUT_S)
+        self.open = False  # whatever runs after a grace period must see this
         for _ in range(nested):
             reader.leave()
 
@@ -67,6 +82,28 @@ class InSection:
         self._leave.set()
         self.thread.join(JOIN_TIMEOUT_S)
         assert not self.thread.is_alive()
+
+
+@contextlib.contextmanager
+def grace_period_begun(domain: RcuDomain) -> Iterator[threading.Event]:
+    """An event set when another thread (a waiter, the reclaimer) begins a grace period of ``domain``.
+
+    Seen through the ``rcu_synchronize`` tracepoint, which fires as a grace
+    period begins. Waiting for it before ending a parked section makes sure
+    the grace period started while that section was open.
+    """
+    begun = threading.Event()
+    me = threading.get_ident()
+
+    def probe(name: str, args: tuple[object, ...]) -> None:
+        if args == (domain.name,) and threading.get_ident() != me:
+            begun.set()
+
+    handle = trace.add_probe("rcu_synchronize", probe)
+    try:
+        yield begun
+    finally:
+        handle.remove()
 
 
 def in_thread(fn: Callable[[], Any]) -> threading.Thread:
@@ -114,17 +151,20 @@ class TestSynchronize:
     def test_waits_for_a_section_that_began_before(self, domain: RcuDomain) -> None:
         """synchronize() returns only after an older section has ended."""
         parked = InSection(domain)
-        done = threading.Event()
+        parked_open_at_return: list[bool] = []
 
         def synchronize_then_say_so() -> None:
             domain.synchronize(timeout=JOIN_TIMEOUT_S)
-            done.set()
+            parked_open_at_return.append(parked.open)
 
-        waiter = in_thread(synchronize_then_say_so)
-        assert not done.wait(0.05)  # still waiting: the parked section is older
+        with grace_period_begun(domain) as begun:
+            waiter = in_thread(synchronize_then_say_so)
+            assert begun.wait(JOIN_TIMEOUT_S)
+        with pytest.raises(GracePeriodTimeout):  # one look: the parked section holds it up
+            domain.synchronize(timeout=0)
         parked.release()
         waiter.join(JOIN_TIMEOUT_S)
-        assert done.is_set()
+        assert parked_open_at_return == [False]
 
     def test_nested_section_is_waited_for_until_the_outermost_ends(self, domain: RcuDomain) -> None:
         """A section entered three times is one section: waited for until fully left."""
@@ -174,7 +214,7 @@ class TestSynchronize:
         try:
             with pytest.raises(
                 GracePeriodTimeout,
-                match=r"^synchronize\(\) timed out after 0.01 s: thread 'parked' is still in a read section of 'test'$",
+                match=r"^synchronize\(\) timed out after 0.01 s: thread 'parked' is still in a read section of 'test-\d+'$",
             ):
                 domain.synchronize(timeout=0.01)
         finally:
@@ -202,7 +242,7 @@ class TestSynchronize:
         thread.join(JOIN_TIMEOUT_S)
         with pytest.warns(
             RcuReaderExitedWarning,
-            match=r"^thread 'quitter' ended inside a read section of 'test'; grace periods no longer wait for it$",
+            match=r"^thread 'quitter' ended inside a read section of 'test-\d+'; grace periods no longer wait for it$",
         ):
             domain.synchronize(timeout=JOIN_TIMEOUT_S)
         domain.synchronize(timeout=JOIN_TIMEOUT_S)  # forgotten: no second report
@@ -271,24 +311,27 @@ class TestSynchronize:
 class TestCallbacks:
     def test_call_rcu_runs_after_older_sections(self, domain: RcuDomain) -> None:
         """A callback queued while a section is open runs only after it ends."""
-        ran = threading.Event()
         parked = InSection(domain)
-        domain.call_rcu(ran.set)
-        assert not ran.wait(0.05)
+        parked_open_when_run: list[bool] = []
+        with grace_period_begun(domain) as begun:
+            domain.call_rcu(lambda: parked_open_when_run.append(parked.open))
+            assert begun.wait(JOIN_TIMEOUT_S)  # the reclaimer's grace period, with parked open
         parked.release()
         domain.barrier(timeout=JOIN_TIMEOUT_S)
-        assert ran.is_set()
+        assert parked_open_when_run == [False]
 
     def test_call_rcu_never_blocks_inside_a_section(self, domain: RcuDomain) -> None:
         """Queuing from inside a section returns at once; the callback waits for the section."""
-        seen: list[bool] = []
-        with domain.read_lock():
-            domain.call_rcu(lambda: seen.append(True))
+        inside = [False]
+        seen_inside: list[bool] = []
+        with grace_period_begun(domain) as begun, domain.read_lock():
+            inside[0] = True
+            domain.call_rcu(lambda: seen_inside.append(inside[0]))
             assert domain.pending() == 1
-            time.sleep(0.02)
-            assert seen == []
+            assert begun.wait(JOIN_TIMEOUT_S)
+            inside[0] = False
         domain.barrier(timeout=JOIN_TIMEOUT_S)
-        assert (seen, domain.pending()) == ([True], 0)
+        assert (seen_inside, domain.pending()) == ([False], 0)
 
     def test_callbacks_run_in_order_with_their_arguments(self, domain: RcuDomain) -> None:
         """Callbacks run in the order queued, each with its own arguments."""
@@ -328,14 +371,14 @@ class TestCallbacks:
 
     def test_dispose_closes_after_a_grace_period(self, domain: RcuDomain) -> None:
         """dispose(obj) is obj.close() after a grace period (OSv's rcu_dispose)."""
-        device = Device("eth0")
         parked = InSection(domain)
-        domain.dispose(device)
-        time.sleep(0.02)
-        assert not device.closed
+        device = Device("eth0", parked)
+        with grace_period_begun(domain) as begun:
+            domain.dispose(device)
+            assert begun.wait(JOIN_TIMEOUT_S)
         parked.release()
         domain.barrier(timeout=JOIN_TIMEOUT_S)
-        assert device.closed
+        assert (device.closed, device.closed_under_a_reader) == (True, False)
 
     def test_bad_arguments(self, domain: RcuDomain) -> None:
         """A non-callable or a closeless object is refused at the call; nothing is queued."""
@@ -357,7 +400,7 @@ class TestCallbacks:
         try:
             with pytest.raises(
                 GracePeriodTimeout,
-                match=r"^barrier\(\) timed out after 0.05 s with callbacks of 'test' still waiting",
+                match=r"^barrier\(\) timed out after 0.05 s with callbacks of 'test-\d+' still waiting",
             ):
                 domain.barrier(timeout=0.05)
         finally:
@@ -450,7 +493,7 @@ class TestReclaimerLifecycle:
         domain.dispose(device)
         with pytest.raises(
             GracePeriodTimeout,
-            match=r"^barrier\(\) timed out after 0.05 s with callbacks of 'test' still waiting",
+            match=r"^barrier\(\) timed out after 0.05 s with callbacks of 'test-\d+' still waiting",
         ):
             domain.close(timeout=0.05)
         assert not device.closed
@@ -465,9 +508,9 @@ class TestReclaimerLifecycle:
         domain.barrier(timeout=JOIN_TIMEOUT_S)  # the reclaimer has started
         parked = InSection(domain)  # holds the next batch back in the parent's reclaimer
         device = Device("eth0")
-        domain.dispose(device)
-        while domain.pending() and not domain._in_flight[0]:  # pyright: ignore[reportPrivateUsage]
-            time.sleep(0.001)  # until the reclaimer has taken the batch
+        with grace_period_begun(domain) as begun:
+            domain.dispose(device)
+            assert begun.wait(JOIN_TIMEOUT_S)  # the reclaimer has taken the batch: in flight
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads running
             pid = os.fork()
@@ -613,17 +656,17 @@ class TestRcuList:
 
     def test_removed_values_are_retired_after_a_grace_period(self, domain: RcuDomain) -> None:
         """remove/pop/clear pass what they removed to retire, after a grace period."""
-        a, b, c = Device("a"), Device("b"), Device("c")
-        devices = RcuList([a, b, c], domain=domain)
         parked = InSection(domain)
-        devices.remove(a, retire=Device.close)
-        devices.pop(retire=Device.close)
-        time.sleep(0.02)
-        assert not (a.closed or c.closed)
+        a, b, c = (Device(name, parked) for name in "abc")
+        devices = RcuList([a, b, c], domain=domain)
+        with grace_period_begun(domain) as begun:
+            devices.remove(a, retire=Device.close)
+            devices.pop(retire=Device.close)
+            assert begun.wait(JOIN_TIMEOUT_S)
         parked.release()
         devices.clear(retire=Device.close)
         domain.barrier(timeout=JOIN_TIMEOUT_S)
-        assert [d.closed for d in (a, b, c)] == [True, True, True]
+        assert [(d.closed, d.closed_under_a_reader) for d in (a, b, c)] == [(True, False)] * 3
 
     def test_bad_removals_change_nothing(self, domain: RcuDomain) -> None:
         """Removing what is absent, or popping an empty list, raises and changes nothing."""

@@ -8,8 +8,16 @@ import threading
 from collections.abc import Callable
 
 from hypothesis import settings
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    Bundle,
+    MultipleResults,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+)
 
 from osv_idioms.errors import GracePeriodTimeout
 from osv_idioms.rcu import RcuDomain
@@ -55,6 +63,8 @@ _sections = itertools.count(1)
 class DomainLifecycle(RuleBasedStateMachine):
     """No callback runs while a section that was open when it was queued is still open."""
 
+    readers = Bundle("readers")
+
     def __init__(self) -> None:
         super().__init__()
         self.domain = RcuDomain("model")
@@ -66,14 +76,18 @@ class DomainLifecycle(RuleBasedStateMachine):
     def open_sections(self) -> set[int]:
         return {w.open_section for w in self.workers if w.open_section is not None}
 
-    @rule(index=st.integers(0, WORKERS - 1))
-    def enter(self, index: int) -> None:
-        self.workers[index].tell("enter")
+    @initialize(target=readers)
+    def start_the_readers(self) -> MultipleResults[Worker]:
+        return multiple(*self.workers)
 
-    @rule(index=st.integers(0, WORKERS - 1))
-    def leave(self, index: int) -> None:
-        if self.workers[index].nesting > 0:
-            self.workers[index].tell("leave")
+    @rule(worker=readers)
+    def enter(self, worker: Worker) -> None:
+        worker.tell("enter")
+
+    @rule(worker=readers)
+    def leave(self, worker: Worker) -> None:
+        if worker.nesting > 0:
+            worker.tell("leave")
 
     @rule()
     def queue_callback(self) -> None:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import settings
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    Bundle,
+    MultipleResults,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    multiple,
+    rule,
+)
 
 from osv_idioms.errors import ReleasedHandleError
 from osv_idioms.refcount import SharedPtr, WeakPtr, make_shared
@@ -21,35 +31,39 @@ class Device:
 class HandleLifecycle(RuleBasedStateMachine):
     """use_count equals the live strong handles; the device closes once, when it reaches 0."""
 
+    strong = Bundle("strong")
+    released = Bundle("released")
+    weak = Bundle("weak")
+
     def __init__(self) -> None:
         super().__init__()
-        first = make_shared(Device)
-        self.device = first.get()
-        self.strong: list[SharedPtr[Device]] = [first]
-        self.released: list[SharedPtr[Device]] = []
-        self.weak: list[WeakPtr[Device]] = []
+        self.owning: list[SharedPtr[Device]] = []  # the strong handles not yet released
+        self.observing: list[WeakPtr[Device]] = []
+        self.device: Device | None = None
         self.gone = False
 
-    def live(self) -> int:
-        return len(self.strong)
+    @initialize(target=strong)
+    def make(self) -> SharedPtr[Device]:
+        first = make_shared(Device)
+        self.device = first.get()
+        self.owning.append(first)
+        return first
 
-    @precondition(lambda self: self.strong)
-    @rule(index=st.integers(0, 100))
-    def clone(self, index: int) -> None:
-        self.strong.append(self.strong[index % len(self.strong)].clone())
+    @rule(target=strong, handle=strong)
+    def clone(self, handle: SharedPtr[Device]) -> SharedPtr[Device]:
+        copy = handle.clone()
+        self.owning.append(copy)
+        return copy
 
-    @precondition(lambda self: self.strong)
-    @rule(index=st.integers(0, 100))
-    def release(self, index: int) -> None:
-        handle = self.strong.pop(index % len(self.strong))
+    @rule(target=released, handle=consumes(strong))
+    def release(self, handle: SharedPtr[Device]) -> SharedPtr[Device]:
         handle.release()
-        self.released.append(handle)
-        self.gone = self.gone or not self.strong
+        self.owning.remove(handle)
+        self.gone = self.gone or not self.owning
+        return handle
 
-    @precondition(lambda self: self.released)
-    @rule(index=st.integers(0, 100))
-    def released_handles_stay_released(self, index: int) -> None:
-        handle = self.released[index % len(self.released)]
+    @rule(handle=released)
+    def released_handles_stay_released(self, handle: SharedPtr[Device]) -> None:
         handle.release()
         try:
             handle.get()
@@ -58,41 +72,43 @@ class HandleLifecycle(RuleBasedStateMachine):
         else:
             raise AssertionError("get() on a released handle succeeded")
 
-    @precondition(lambda self: self.strong)
-    @rule(index=st.integers(0, 100))
-    def make_weak(self, index: int) -> None:
-        self.weak.append(self.strong[index % len(self.strong)].weak())
+    @rule(target=weak, handle=strong)
+    def make_weak(self, handle: SharedPtr[Device]) -> WeakPtr[Device]:
+        observer = handle.weak()
+        self.observing.append(observer)
+        return observer
 
-    @precondition(lambda self: self.weak)
-    @rule(index=st.integers(0, 100))
-    def lock(self, index: int) -> None:
-        handle = self.weak[index % len(self.weak)].lock()
+    @rule(target=strong, observer=weak)
+    def lock(self, observer: WeakPtr[Device]) -> SharedPtr[Device] | MultipleResults[Any]:
+        handle = observer.lock()
         if self.gone:
             assert handle is None
-        else:
-            assert handle is not None
-            self.strong.append(handle)
+            return multiple()
+        assert handle is not None
+        self.owning.append(handle)
+        return handle
 
     @invariant()
     def use_count_is_the_live_handles(self) -> None:
-        for handle in self.strong:
-            assert handle.use_count == self.live()
+        for handle in self.owning:
+            assert handle.use_count == len(self.owning)
 
     @invariant()
     def closed_exactly_when_the_last_let_go(self) -> None:
-        assert self.device.closes == (1 if self.gone else 0)
+        if self.device is not None:
+            assert self.device.closes == (1 if self.gone else 0)
 
     @invariant()
     def weak_handles_expire_with_the_resource(self) -> None:
-        for weak in self.weak:
-            assert weak.expired() == self.gone
-            assert weak.weak_count == len(self.weak)
+        for observer in self.observing:
+            assert observer.expired() == self.gone
+            assert observer.weak_count == len(self.observing)
 
     def teardown(self) -> None:
-        for handle in self.strong:
+        for handle in self.owning:
             handle.release()
-        for weak in self.weak:
-            weak.reset()
+        for observer in self.observing:
+            observer.reset()
 
 
 TestHandleLifecycle = HandleLifecycle.TestCase

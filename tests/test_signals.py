@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from osv_idioms.callbacks import bind_weak
+from osv_idioms.errors import ExpiredCallbackError
 from osv_idioms.signals import Connection, ScopedConnection, Signal
 
 JOIN_TIMEOUT_S = 30.0
@@ -686,8 +691,10 @@ class TestErrors:
 
         instance = Grouped()
         instance.changed.connect(lambda value: 1 // 0)
-        with pytest.raises(ExceptionGroup):
+        instance.changed.connect(lambda value: [][value])
+        with pytest.raises(ExceptionGroup) as grouped:
             instance.changed.emit(1)
+        assert [type(e) for e in grouped.value.exceptions] == [ZeroDivisionError, IndexError]
 
 
 class TestResults:
@@ -756,8 +763,11 @@ class TestResults:
             signal.connect(lambda n: n)
         with pytest.raises(ZeroDivisionError):
             raising.collect(1)
-        with pytest.raises(ExceptionGroup):
+        with pytest.raises(ExceptionGroup) as grouped:
             grouping.collect(1)
+        (failure,) = grouped.value.exceptions
+        assert type(failure) is ZeroDivisionError
+        assert failure.__notes__ == [f"raised by slot <lambda>(n) of {grouping!r}"]
 
 
 class TestAsync:
@@ -797,3 +807,62 @@ class TestAsync:
         with pytest.raises(ExceptionGroup) as grouped:
             asyncio.run(grouping.aemit(1))
         assert len(grouped.value.exceptions) == 2
+
+
+class TestWeaklyBoundSlots:
+    def test_bind_weak_connects_and_drops_out_with_its_object(self) -> None:
+        """``bind_weak(panel.on_click)`` connects, is held weakly, and ends when panel is collected."""
+        calls: list[object] = []
+        clicked = Signal[[int]](name="clicked")
+        panel = Recorder(calls)
+        connection = clicked.connect(bind_weak(panel.on_value))
+        clicked.emit(1)
+        del panel
+        gc.collect()
+        clicked.emit(2)  # nothing raised: the slot has dropped out
+        assert calls == [("r", 1)]
+        assert not connection.connected
+        assert clicked.statistics().walked == 0
+
+    def test_bind_weak_does_not_keep_its_object_alive(self) -> None:
+        """The connection holds the object no more strongly than ``bind_weak`` does."""
+        clicked = Signal[[int]]()
+        panel = Recorder([])
+        alive = weakref.ref(panel)
+        clicked.connect(bind_weak(panel.on_value))
+        del panel
+        gc.collect()
+        assert alive() is None
+
+    def test_disconnect_by_an_equal_bind_weak(self) -> None:
+        """A fresh ``bind_weak`` of the same method disconnects the one connected."""
+        calls: list[object] = []
+        clicked = Signal[[int]]()
+        panel = Recorder(calls)
+        clicked.connect(bind_weak(panel.on_value))
+        clicked.connect(panel.on_value)  # the method itself: the same slot, held the same way
+        assert clicked.disconnect(bind_weak(panel.on_value)) == 2
+        clicked.emit(1)
+        assert calls == []
+
+    def test_held_strongly_when_asked(self) -> None:
+        """With ``weak=False`` the callback itself is held: calling it once its object is gone raises."""
+        clicked = Signal[[int]]()
+        panel = Recorder([])
+        clicked.connect(bind_weak(panel.on_value), weak=False)
+        del panel
+        gc.collect()
+        with pytest.raises(ExpiredCallbackError):
+            clicked.emit(1)
+
+
+class TestPriorityProperty:
+    @given(priorities=st.lists(st.integers(-3, 3), max_size=12))
+    def test_slots_run_by_priority_then_connection_order(self, priorities: list[int]) -> None:
+        """Whatever the priorities, an emit calls by priority (higher first), ties in connection order."""
+        order: list[int] = []
+        signal = Signal[[]]()
+        for number, priority in enumerate(priorities):
+            signal.connect(lambda number=number: order.append(number), priority=priority)  # type: ignore[misc]
+        signal.emit()
+        assert order == sorted(range(len(priorities)), key=lambda n: -priorities[n])

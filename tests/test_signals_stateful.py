@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    invariant,
+    precondition,
+    rule,
+)
 
 from osv_idioms.signals import Connection, Signal
 
@@ -26,6 +33,9 @@ class Modelled:
 class SignalLifecycle(RuleBasedStateMachine):
     """An emit calls exactly the live, unblocked slots, by priority then connection order."""
 
+    connections = Bundle("connections")
+    blocked = Bundle("blocked")  # one entry per block() not yet undone
+
     def __init__(self) -> None:
         super().__init__()
         self.signal = Signal[[int]]()
@@ -43,34 +53,27 @@ class SignalLifecycle(RuleBasedStateMachine):
     def live(self) -> list[Modelled]:
         return [m for m in self.model if m.live]
 
-    def pick(self, index: int) -> Modelled:
-        return self.model[index % len(self.model)]
-
-    @rule(priority=st.integers(-2, 2), once=st.booleans())
-    def connect(self, priority: int, once: bool) -> None:
+    @rule(target=connections, priority=st.integers(-2, 2), once=st.booleans())
+    def connect(self, priority: int, once: bool) -> Modelled:
         number = len(self.model)
         connection = self.signal.connect(self.slot(number), priority=priority, once=once)  # type: ignore[call-overload]
-        self.model.append(Modelled(number, priority, once, connection))
+        modelled = Modelled(number, priority, once, connection)
+        self.model.append(modelled)
+        return modelled
 
-    @precondition(lambda self: self.model)
-    @rule(index=st.integers(0, 100))
-    def disconnect(self, index: int) -> None:
-        chosen = self.pick(index)
+    @rule(chosen=connections)
+    def disconnect(self, chosen: Modelled) -> None:
         chosen.connection.disconnect()
         chosen.live = False
 
-    @precondition(lambda self: self.model)
-    @rule(index=st.integers(0, 100))
-    def block(self, index: int) -> None:
-        chosen = self.pick(index)
+    @rule(target=blocked, chosen=connections)
+    def block(self, chosen: Modelled) -> Modelled:
         chosen.connection.block()
         chosen.blocks += 1
+        return chosen
 
-    @precondition(lambda self: any(m.blocks for m in self.model))
-    @rule(index=st.integers(0, 100))
-    def unblock(self, index: int) -> None:
-        blocked = [m for m in self.model if m.blocks]
-        chosen = blocked[index % len(blocked)]
+    @rule(chosen=consumes(blocked))
+    def unblock(self, chosen: Modelled) -> None:
         chosen.connection.unblock()
         chosen.blocks -= 1
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from osv_idioms import environment, trace
 from osv_idioms.errors import ProbeFailedWarning, TracepointError
@@ -785,3 +787,40 @@ def test_a_child_forked_while_the_registry_was_busy_can_trace(unique: Unique) ->
         release.set()
         holder.join(30)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+class TestPatternProperties:
+    names = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
+
+    @given(name=names, data=st.data())
+    def test_a_star_for_any_slice_of_the_name_matches_it(
+        self, name: str, data: st.DataObject
+    ) -> None:
+        """Replacing any slice of a name with ``*`` gives a pattern that matches it."""
+        start = data.draw(st.integers(0, len(name)))
+        end = data.draw(st.integers(start, len(name)))
+        stem = f"star_{name}"  # each test its own prefix: a name is declared at one site only
+        declare_tracepoint(stem, "v")
+        pattern = f"star_{name[:start]}*{name[end:]}"
+        assert stem in [t.name for t in tracepoints(pattern)]
+
+    @given(name=names, data=st.data())
+    def test_a_question_mark_stands_for_exactly_one_character(
+        self, name: str, data: st.DataObject
+    ) -> None:
+        """``?`` in place of one character matches; an extra ``?`` at the end never does."""
+        at = data.draw(st.integers(0, len(name) - 1))
+        stem = f"any_{name}"
+        declare_tracepoint(stem, "v")
+        pattern = f"any_{name[:at]}?{name[at + 1 :]}"
+        assert stem in [t.name for t in tracepoints(pattern)]
+        assert stem not in [t.name for t in tracepoints(pattern + "?")]
+
+    @given(name=names)
+    def test_patterns_are_anchored_and_case_sensitive(self, name: str) -> None:
+        """A name matches itself only: not a longer name, not its upper-case spelling."""
+        stem = f"exact_{name}"
+        declare_tracepoint(stem, "v")
+        declare_tracepoint(f"{stem}X", "v")  # no drawn name has a capital: its own site only
+        assert [t.name for t in tracepoints(stem)] == [stem]
+        assert tracepoints(stem.upper()) == ()

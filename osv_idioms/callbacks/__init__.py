@@ -27,7 +27,6 @@ from ..faces import present
 from ._bind import (
     Bound,
     Placeholder,
-    WeakBound,
     _1,
     _2,
     _3,
@@ -39,6 +38,7 @@ from ._bind import (
     _9,
     bind,
     bind_weak,
+    weakly_bound,
 )
 from ._function import Function
 from ._shape import Arity, arity, describe
@@ -48,7 +48,6 @@ __all__ = (
     "Bound",
     "Function",
     "Placeholder",
-    "WeakBound",
     "_1",
     "_2",
     "_3",
@@ -62,6 +61,7 @@ __all__ = (
     "bind",
     "bind_weak",
     "describe",
+    "weakly_bound",
 )
 
 present(__name__, globals())

@@ -51,13 +51,24 @@ class Function(Generic[P, R]):
             return specialise(cls, alias, _declared=declared_count(alias.__args__[0]))
 
     def __init__(self, target: Callable[P, R] | None = None) -> None:
-        """Hold ``target``, or nothing until ``assign()`` gives it one."""
+        """Hold ``target``, or nothing until ``assign()`` gives it one.
+
+        Args:
+            target: the callable to hold, checked as ``assign()`` checks it.
+
+        Raises:
+            TypeError: ``target`` is not callable, or cannot take the declared
+                arguments.
+        """
         self._target: Callable[P, R] | None = None
         if target is not None:
             self.assign(target)
 
     def assign(self, target: Callable[P, R] | None) -> None:
         """Hold ``target`` from now on (None empties the ``Function``).
+
+        Args:
+            target: the callable to hold, or None.
 
         Raises:
             TypeError: ``target`` is not callable, or cannot take the declared

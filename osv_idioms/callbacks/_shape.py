@@ -16,9 +16,11 @@ from typing import NamedTuple
 class Arity(NamedTuple):
     """The positional arguments a callable accepts.
 
-    At least ``required``, at most ``maximum`` (None when it takes ``*args``).
-    ``keywords`` names keyword-only parameters without a default, which no
-    call made of positional arguments alone can satisfy.
+    Attributes:
+        required: how many it needs.
+        maximum: how many it takes at most; None when it takes ``*args``.
+        keywords: its keyword-only parameters without a default, which no
+            call made of positional arguments alone can satisfy.
 
     >>> from osv_idioms.callbacks import arity
     >>> arity(lambda level, flags=0, *rest: None)
@@ -32,7 +34,11 @@ class Arity(NamedTuple):
     keywords: tuple[str, ...] = ()
 
     def accepts(self, count: int) -> bool:
-        """Whether a call with ``count`` positional arguments can bind."""
+        """Whether a call with ``count`` positional arguments can bind.
+
+        Args:
+            count: how many positional arguments the call passes.
+        """
         fits_above = self.maximum is None or count <= self.maximum
         return not self.keywords and self.required <= count and fits_above
 
@@ -54,7 +60,11 @@ class Arity(NamedTuple):
         return f"it takes {self.required} to {self.maximum} positional arguments"
 
     def passed(self, count: int) -> int:
-        """How many of ``count`` offered arguments to pass: all, or as many as it takes."""
+        """How many of ``count`` offered arguments to pass: all, or as many as it takes.
+
+        Args:
+            count: how many arguments are on offer.
+        """
         return count if self.maximum is None else min(count, self.maximum)
 
 
@@ -68,6 +78,13 @@ def arity(fn: Callable[..., object]) -> Arity | None:
     Plain functions and bound methods are read from their code object; other
     callables go through ``inspect.signature``. Some builtins have no
     signature at all: for those the answer is None.
+
+    Args:
+        fn: any callable.
+
+    Returns:
+        How many positional arguments it needs and takes, and the keyword-only
+        ones it needs; None if that cannot be known.
 
     >>> from osv_idioms.callbacks import arity
     >>> class Device:
@@ -152,6 +169,12 @@ def signature_of(fn: Callable[..., object]) -> inspect.Signature:
 
 def describe(fn: object) -> str:
     """A callable as a person would name it in a message: ``Device.read(size)``.
+
+    Args:
+        fn: any object; a callable is unwrapped (``functools.wraps``) first.
+
+    Returns:
+        Its qualified name and signature, or its type's name when it has none.
 
     >>> from osv_idioms.callbacks import describe
     >>> def on_irq(level: int) -> None: ...

@@ -53,7 +53,16 @@ class CheckedLock:
     It has the ``threading.Lock`` protocol (``acquire(blocking, timeout)``,
     ``release()``, ``locked()``, ``with``, the same refusals and the same
     ``repr``). A blocking acquisition, with no timeout, of a lock the thread
-    itself holds is reported: it waits for ever unless another thread releases it.
+    itself holds is reported: it waits for ever unless another thread releases
+    it. ``check_lock_order(True, all_locks=True)`` makes every new
+    ``threading.Lock`` one of these.
+
+    >>> lock = CheckedLock()
+    >>> with lock:
+    ...     lock.locked(), lock.held_here()
+    (True, True)
+    >>> lock.locked()
+    False
     """
 
     __slots__ = ("__weakref__", "_holder", "_lock", "lock_class")
@@ -65,7 +74,21 @@ class CheckedLock:
 
     @deferred
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        """Take the lock, as ``threading.Lock.acquire`` does, checking its order first."""
+        """Take the lock, as ``threading.Lock.acquire`` does, checking its order first.
+
+        Args:
+            blocking: wait for it (True) or only try (False).
+            timeout: seconds to wait; -1 for ever.
+
+        Returns:
+            Whether it was taken.
+
+        Raises:
+            ValueError: as ``threading.Lock.acquire``, for a timeout with
+                ``blocking=False`` or a negative timeout other than -1.
+            LockOrderError: with ``action="raise"``, taking it would invert an
+                order seen before; it is not taken.
+        """
         lock = self._lock
         if not _checking.enabled:
             got = bool(lock.acquire(blocking, timeout))

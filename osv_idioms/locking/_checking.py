@@ -26,13 +26,21 @@ def check_lock_order(
 ) -> None:
     """Switch lock-order checking on or off; ``action`` says what an inversion does.
 
-    With ``"raise"`` the acquisition that would close a cycle raises
-    ``LockOrderError`` and does not happen; with ``"warn"`` it emits
-    ``LockOrderWarning`` and goes ahead; with ``"record"`` it only goes
-    ahead. Whatever the action, ``on_report(message)`` is called with each
-    report first, in the thread that made it. With ``all_locks=True``,
-    every ``threading.Lock``, ``RLock`` and ``Condition`` made from then on,
-    by any module, is checked as well; switching checking off undoes that.
+    Args:
+        on: switch it on (True) or off (False).
+        action: ``"raise"`` makes the acquisition that would close a cycle
+            raise ``LockOrderError`` and not happen; ``"warn"`` emits
+            ``LockOrderWarning`` and goes ahead; ``"record"`` only goes ahead.
+        all_locks: also check every ``threading.Lock``, ``RLock`` and
+            ``Condition`` made from now on, by any module; switching checking
+            off undoes that.
+        on_report: called with each report's text first, whatever the action,
+            in the thread that made it.
+
+    Raises:
+        TypeError: ``on`` or ``all_locks`` is not a bool, ``action`` not a
+            str, or ``on_report`` not callable.
+        ValueError: ``action`` is not one of the three.
 
     >>> from osv_idioms.locking import Mutex
     >>> reports = []
@@ -62,12 +70,27 @@ def check_lock_order(
 
 
 def lock_order_checking() -> bool:
-    """Whether lock-order checking is on."""
+    """Whether lock-order checking is on.
+
+    >>> check_lock_order(True); lock_order_checking()
+    True
+    >>> check_lock_order(False); lock_order_checking()
+    False
+    """
     return _lockdep.state.enabled
 
 
 def reset_lock_order() -> None:
-    """Forget every order seen so far (for tests, or after a deliberate change of design)."""
+    """Forget every order seen so far (for tests, or after a deliberate change of design).
+
+    >>> from osv_idioms.locking import Mutex
+    >>> check_lock_order(True)
+    >>> with Mutex("first"), Mutex("second"):
+    ...     pass
+    >>> reset_lock_order(); recorded_lock_orders()
+    {}
+    >>> check_lock_order(False)
+    """
     _lockdep.reset()
 
 

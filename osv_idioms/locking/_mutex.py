@@ -59,20 +59,29 @@ def _c_state(lock: _CRLock) -> tuple[int, int]:
 @final
 @dataclass(frozen=True, slots=True)
 class MutexStatistics:
-    """What ``Mutex.statistics()`` reports, at one moment."""
+    """What ``Mutex.statistics()`` reports, at one moment.
+
+    Attributes:
+        name: the mutex's name, if it has one.
+        lock_class: the class lock-order checking groups it in.
+        locked: whether a thread holds it.
+        owner: the thread holding it (None if free, or held by a thread
+            Python does not know).
+        owner_ident: that thread's ``threading.get_ident()``; 0 when free.
+        depth: how many times the owner holds it; 0 when free.
+
+    >>> m = Mutex("stats")
+    >>> with m, m:
+    ...     m.statistics().depth
+    2
+    """
 
     name: str | None
-    """The mutex's name, if it has one."""
     lock_class: str
-    """The class lock-order checking groups it in."""
     locked: bool
-    """Whether a thread holds it."""
     owner: threading.Thread | None
-    """The thread holding it (None if free, or held by a thread Python does not know)."""
     owner_ident: int
-    """That thread's ``threading.get_ident()``; 0 when free."""
     depth: int
-    """How many times the owner holds it; 0 when free."""
 
 
 class Mutex(_CRLock):  # type: ignore[misc]  # pyright: ignore[reportGeneralTypeIssues] - final in typeshed only
@@ -98,6 +107,16 @@ class Mutex(_CRLock):  # type: ignore[misc]  # pyright: ignore[reportGeneralType
     name: str | None
 
     def __init__(self, name: str | None = None) -> None:
+        """A free mutex.
+
+        Args:
+            name: names the mutex in messages, and is its lock class for
+                lock-order checking (mutexes of one name are one class); unnamed,
+                its class is where it was created.
+
+        Raises:
+            TypeError: ``name`` is not a str or None.
+        """
         if name is not None and not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"a mutex name must be a str or None, got {kind_of(name)}")
         self.name = name
@@ -488,7 +507,19 @@ def _on_tracing(active: bool) -> None:
 
 
 def instrumented() -> bool:
-    """Whether mutexes currently run their instrumented methods."""
+    """Whether mutexes currently run their instrumented methods.
+
+    They do while a ``mutex_*`` tracepoint is counted, recorded or probed, or
+    lock-order checking is on; otherwise a ``Mutex`` costs what an ``RLock`` does.
+
+    >>> from osv_idioms.trace import count
+    >>> before = instrumented()
+    >>> with count("mutex_lock"):
+    ...     instrumented()
+    True
+    >>> instrumented() == before
+    True
+    """
     return _Switch.instrumented
 
 

@@ -25,19 +25,52 @@ from ._mutex import _Switch as _mutex_switch  # pyright: ignore[reportPrivateUsa
 
 @runtime_checkable
 class AcquireLockable(Protocol):
-    """A lock with ``threading``'s protocol: ``acquire(blocking, timeout)`` and ``release()``."""
+    """A lock with ``threading``'s protocol: ``acquire(blocking, timeout)`` and ``release()``.
 
-    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
-    def release(self) -> None: ...
+    For type checkers: ``with_lock`` and ``drop_lock`` take anything of this
+    shape, or of ``LockUnlockable``'s.
+
+    >>> import threading
+    >>> lock: AcquireLockable = threading.Lock()
+    >>> lock.acquire(timeout=1), lock.release()
+    (True, None)
+    """
+
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool:
+        """Take the lock; say whether it was taken.
+
+        Args:
+            blocking: wait for it (True) or only try (False).
+            timeout: seconds to wait; -1 for ever.
+        """
+        ...
+
+    def release(self) -> None:
+        """Let it go."""
+        ...
 
 
 @runtime_checkable
 class LockUnlockable(Protocol):
-    """A lock with OSv's protocol: ``lock()``, ``unlock()`` and ``try_lock()``."""
+    """A lock with OSv's protocol: ``lock()``, ``unlock()`` and ``try_lock()``.
 
-    def lock(self) -> object: ...
-    def unlock(self) -> object: ...
-    def try_lock(self) -> bool: ...
+    >>> from osv_idioms.locking import Mutex
+    >>> mutex: LockUnlockable = Mutex("osv")
+    >>> mutex.try_lock(), mutex.unlock()
+    (True, None)
+    """
+
+    def lock(self) -> object:
+        """Take the lock, waiting as long as it takes."""
+        ...
+
+    def unlock(self) -> object:
+        """Let it go."""
+        ...
+
+    def try_lock(self) -> bool:
+        """Take it if that needs no wait; say whether it was taken."""
+        ...
 
 
 Lockable = AcquireLockable | LockUnlockable
@@ -144,11 +177,18 @@ class with_lock:
 
     OSv's ``WITH_LOCK``, for several locks at once. They may be named in any
     order: they are taken with ``std::lock``'s try-and-back-off, so no two
-    callers can deadlock on them, and released in reverse order. With a
-    ``timeout`` (seconds), ``LockTimeout`` is raised with none of them held.
-    Anything with ``acquire()``/``release()`` (threading's Lock, RLock,
-    Condition, Semaphore; ``Mutex``) or ``lock()``/``unlock()``/``try_lock()``
-    can be named.
+    callers can deadlock on them, and released in reverse order. Anything with
+    ``acquire()``/``release()`` (threading's Lock, RLock, Condition, Semaphore;
+    ``Mutex``) or ``lock()``/``unlock()``/``try_lock()`` can be named.
+
+    Args:
+        *locks: the locks, at least one, in any order.
+        timeout: seconds to wait for all of them (None: for ever).
+
+    Raises:
+        TypeError: no lock was given, or one is not lockable (on entry).
+        ValueError: ``timeout`` is negative or nan.
+        LockTimeout: on entry, the timeout passed first; none is held.
 
     >>> import threading
     >>> a, b = threading.Lock(), Mutex("b")
@@ -305,9 +345,15 @@ def _remaining(deadline: float | None) -> float:
 class drop_lock:
     """Release a held lock for the ``with`` block and take it back on every way out.
 
-    OSv's ``DROP_LOCK``. The calling thread must hold the lock exactly once;
-    otherwise ``LockNotHeldError`` (not held) or ``RuntimeError`` (held more
-    than once) is raised on entry and nothing changes.
+    OSv's ``DROP_LOCK``. The calling thread must hold the lock exactly once.
+
+    Args:
+        lock: the lock to let go of for the block.
+
+    Raises:
+        TypeError: ``lock`` is not lockable.
+        LockNotHeldError: on entry, the calling thread does not hold it.
+        RuntimeError: on entry, it holds it more than once; nothing changes.
 
     >>> m = Mutex("queue")
     >>> with m:
@@ -366,6 +412,13 @@ def assert_held(lock: object) -> None:
 
     Mutexes, ``RLock`` and conditions know their owner. A plain ``Lock`` or
     semaphore does not: for those it checks that the lock is taken, by anyone.
+
+    Args:
+        lock: the lock a function requires its caller to hold.
+
+    Raises:
+        LockNotHeldError: the calling thread does not hold it.
+        TypeError: ``lock`` is not a lock, or one whose state can't be read.
 
     >>> m = Mutex("db")
     >>> assert_held(m)

@@ -113,7 +113,17 @@ def _dict_of(items: object, where: str) -> dict[Any, Any]:
 
 @final
 class Draft(Generic[T]):
-    """The copy ``RcuPtr.copy_update()`` lets a writer change; set ``value`` to replace it."""
+    """The copy ``RcuPtr.copy_update()`` lets a writer change; set ``value`` to replace it.
+
+    Args:
+        value: the copy of the current value.
+
+    >>> ptr = RcuPtr(("eth0",))
+    >>> with ptr.copy_update() as draft:
+    ...     draft.value = (*draft.value, "eth1")
+    >>> ptr.read()
+    ('eth0', 'eth1')
+    """
 
     __slots__ = ("value",)
 
@@ -123,12 +133,35 @@ class Draft(Generic[T]):
 
 @final
 class CopyUpdate(Generic[T]):
-    """The context manager of ``RcuPtr.copy_update()``: publishes the draft on a clean exit."""
+    """The context manager of ``RcuPtr.copy_update()``: publishes the draft on a clean exit.
+
+    On entry it takes the writers' mutex and copies the value into a
+    ``Draft``; on a clean exit it publishes the draft, releases the mutex and
+    retires the old value; on an exception it changes nothing.
+
+    >>> ptr = RcuPtr({"mtu": 1500})
+    >>> try:
+    ...     with ptr.copy_update() as draft:
+    ...         draft.value["mtu"] = 9000
+    ...         raise ValueError("changed my mind")
+    ... except ValueError:
+    ...     pass
+    >>> ptr.read()
+    {'mtu': 1500}
+    """
 
     __slots__ = ("_draft", "_ptr", "_retire")
 
     def __init__(self, ptr: RcuPtr[T], retire: Callable[[T], object] | None) -> None:
-        """Use ``ptr.copy_update()``, which makes one."""
+        """Use ``ptr.copy_update()``, which makes one.
+
+        Args:
+            ptr: the pointer to update.
+            retire: called with the old value after a grace period.
+
+        Raises:
+            TypeError: ``ptr`` is not an ``RcuPtr``, or ``retire`` not callable.
+        """
         given = cast("object", ptr)  # as called, whatever the annotations say
         if not isinstance(given, RcuPtr):
             raise TypeError(f"CopyUpdate works on an RcuPtr, got {kind_of(ptr)}")
@@ -176,6 +209,18 @@ class RcuPtr(_Published, Generic[T]):
     replaces it and retires the old one. Writers are serialised by the caller
     (``writer`` is a ``Mutex`` for that), or use ``copy_update()``.
 
+    Args:
+        value: the first value.
+        domain: the RCU domain its grace periods belong to (default: the
+            module's).
+        name: names the writers' mutex; by default, where it was made.
+        retire: what ``copy_update()`` passes the value it replaces to, after
+            a grace period, when it names nothing else.
+
+    Raises:
+        TypeError: ``domain`` is not an ``RcuDomain``, ``name`` not a str, or
+            ``retire`` not callable.
+
     >>> from osv_idioms.rcu import read_lock
     >>> devices = RcuPtr(("eth0",))
     >>> with read_lock():
@@ -215,8 +260,15 @@ class RcuPtr(_Published, Generic[T]):
     def assign(self, new: T) -> T:
         """Publish ``new`` in one store and return the value it replaced.
 
-        Serialise writers yourself (``with ptr.writer:``); retire the old value
-        with ``call_rcu`` or ``dispose`` once readers may still hold it.
+        The one raw store: serialise writers yourself (``with ptr.writer:``) and
+        retire the old value with ``call_rcu`` or ``dispose`` once readers may
+        still hold it.
+
+        Args:
+            new: the value to publish.
+
+        Returns:
+            The value it replaced.
         """
         old = self._value
         self._value = new
@@ -226,8 +278,18 @@ class RcuPtr(_Published, Generic[T]):
         """Copy the value under the writers' mutex for the caller to change, then publish it.
 
         On a clean exit of the ``with`` block the draft is published and the
-        old value passed to ``retire`` after a grace period; on an exception
-        nothing changes.
+        old value retired after a grace period; on an exception nothing changes.
+        The copy is ``copy.copy``: shallow.
+
+        Args:
+            retire: called with the replaced value after a grace
+                period (default: the container's own ``retire``).
+
+        Returns:
+            The context manager; ``with`` it, and set the draft's ``value``.
+
+        Raises:
+            TypeError: ``retire`` is not callable.
         """
         return CopyUpdate(self, retire)
 
@@ -243,8 +305,19 @@ class RcuList(_Published, Generic[T]):
     """A read-mostly list (OSv's ``rcu_list``): lock-free reads of a tuple snapshot.
 
     Reading, indexing and iterating take no lock and see one consistent
-    snapshot. Writes take the writers' mutex and publish a new tuple; values
-    they remove can be passed to ``retire`` after a grace period.
+    snapshot. Writes take the writers' mutex and publish a new tuple; the
+    values they remove retire by the module's one rule.
+
+    Args:
+        items: the first items.
+        domain: the RCU domain its grace periods belong to.
+        name: names the writers' mutex; by default, where it was made.
+        retire: what removed values are passed to after a grace period, when
+            a call names nothing else.
+
+    Raises:
+        TypeError: ``items`` is not iterable, ``domain`` not an ``RcuDomain``,
+            ``name`` not a str, or ``retire`` not callable.
 
     >>> handlers = RcuList(["log"])
     >>> handlers.append("audit")
@@ -296,20 +369,39 @@ class RcuList(_Published, Generic[T]):
 
     @deferred
     def append(self, value: T) -> None:
-        """Publish the list with ``value`` at the end."""
+        """Publish the list with ``value`` at the end.
+
+        Args:
+            value: the item to add.
+        """
         with self.writer:
             self._items = (*self._items, value)
 
     @deferred
     def extend(self, values: Iterable[T]) -> None:
-        """Publish the list with ``values`` at the end, all at once."""
+        """Publish the list with ``values`` at the end, all at once.
+
+        Args:
+            values: the items to add.
+
+        Raises:
+            TypeError: ``values`` is not iterable.
+        """
         more = _tuple_of(values, "RcuList.extend()")
         with self.writer:
             self._items = (*self._items, *more)
 
     @deferred
     def insert(self, index: int, value: T) -> None:
-        """Publish the list with ``value`` inserted before ``index``."""
+        """Publish the list with ``value`` inserted before ``index``.
+
+        Args:
+            index: where, as ``list.insert`` takes it.
+            value: the item to add.
+
+        Raises:
+            TypeError: ``index`` is not an int.
+        """
         index = _check_index(index, "RcuList.insert()")
         with self.writer:
             items = list(self._items)
@@ -320,8 +412,14 @@ class RcuList(_Published, Generic[T]):
     def remove(self, value: T, *, retire: Callable[[T], object] | None = None) -> None:
         """Publish the list without the first ``value``; retire it after a grace period.
 
+        Args:
+            value: the item to remove.
+            retire: called with each replaced or removed value after a grace
+                period (default: the container's own ``retire``).
+
         Raises:
             ValueError: ``value`` is not in the list; nothing changes.
+            TypeError: ``retire`` is not callable.
         """
         _check_retire(retire)
         with self.writer:
@@ -336,10 +434,19 @@ class RcuList(_Published, Generic[T]):
 
     @deferred
     def pop(self, index: int = -1, *, retire: Callable[[T], object] | None = None) -> T:
-        """Publish the list without the item at ``index`` and return it.
+        """Publish the list without the item at ``index``; return it, and retire it later.
+
+        Args:
+            index: which item, as ``list.pop`` takes it.
+            retire: called with each replaced or removed value after a grace
+                period (default: the container's own ``retire``).
+
+        Returns:
+            The item removed.
 
         Raises:
             IndexError: the list is empty or ``index`` is out of range; nothing changes.
+            TypeError: ``index`` is not an int, or ``retire`` not callable.
         """
         index = _check_index(index, "RcuList.pop()")
         _check_retire(retire)
@@ -354,7 +461,15 @@ class RcuList(_Published, Generic[T]):
 
     @deferred
     def clear(self, *, retire: Callable[[T], object] | None = None) -> None:
-        """Publish an empty list; retire every removed value after a grace period."""
+        """Publish an empty list; retire every removed value after a grace period.
+
+        Args:
+            retire: called with each replaced or removed value after a grace
+                period (default: the container's own ``retire``).
+
+        Raises:
+            TypeError: ``retire`` is not callable.
+        """
         _check_retire(retire)
         with self.writer:
             removed, self._items = self._items, ()
@@ -366,8 +481,20 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
     """A read-mostly dict (OSv's ``rcu_hashtable``): lock-free lookups in a snapshot.
 
     Lookups and iteration take no lock and see one consistent snapshot; writes
-    take the writers' mutex and publish a new dict. A replaced or removed value
-    can be passed to ``retire`` after a grace period.
+    take the writers' mutex and publish a new dict. Every value a write
+    replaces or removes retires by the module's one rule, whichever method
+    made the change (``d[k] = v`` and ``update()`` included).
+
+    Args:
+        items: the first pairs, as ``dict()`` takes them.
+        domain: the RCU domain its grace periods belong to.
+        name: names the writers' mutex; by default, where it was made.
+        retire: what replaced and removed values are passed to after a grace
+            period, when a call names nothing else.
+
+    Raises:
+        TypeError: ``items`` is not a mapping or pairs, ``domain`` not an
+            ``RcuDomain``, ``name`` not a str, or ``retire`` not callable.
 
     >>> routes = RcuDict({"10.0.0.0/8": "eth0"})
     >>> routes["192.168.0.0/16"] = "wlan0"
@@ -424,7 +551,20 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
 
     @deferred
     def put(self, key: K, value: V, *, retire: Callable[[V], object] | None = None) -> V | None:
-        """Publish the dict with ``key`` set to ``value``; return and retire the old value."""
+        """Publish the dict with ``key`` set to ``value``; return and retire the old value.
+
+        Args:
+            key: a hashable key.
+            value: its new value.
+            retire: called with the replaced value after a grace
+                period (default: the container's own ``retire``).
+
+        Returns:
+            The value replaced, or None if ``key`` was new (nothing retires then).
+
+        Raises:
+            TypeError: ``key`` is not hashable, or ``retire`` not callable.
+        """
         _check_retire(retire)
         _check_key(key)
         with self.writer:
@@ -441,8 +581,17 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
     def remove(self, key: K, *, retire: Callable[[V], object] | None = None) -> V:
         """Publish the dict without ``key``; return its value and retire it after a grace period.
 
+        Args:
+            key: the key to remove.
+            retire: called with the removed value after a grace
+                period (default: the container's own ``retire``).
+
+        Returns:
+            The value removed.
+
         Raises:
             KeyError: ``key`` is not in the dict; nothing changes.
+            TypeError: ``key`` is not hashable, or ``retire`` not callable.
         """
         _check_retire(retire)
         _check_key(key)
@@ -460,7 +609,23 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         *,
         retire: Callable[[V], object] | None = None,
     ) -> None:
-        """Publish the dict with every pair of ``items`` set at once; retire what they replace."""
+        """Publish the dict with every pair of ``items`` set at once; retire what they replace.
+
+        Args:
+            items: a mapping, or an iterable of (key, value) pairs.
+            retire: called with each replaced or removed value after a grace
+                period (default: the container's own ``retire``).
+
+        Raises:
+            TypeError: ``items`` is neither, or ``retire`` is not callable.
+
+        >>> import osv_idioms.rcu as rcu
+        >>> closed = []
+        >>> ports = RcuDict({"a": 1}, retire=closed.append)
+        >>> ports.update({"a": 2, "b": 3}); ports["b"] = 4; rcu.barrier()
+        >>> closed, dict(ports)
+        ([1, 3], {'a': 2, 'b': 4})
+        """
         more = _dict_of(items, "RcuDict.update()")
         _check_retire(retire)
         with self.writer:
@@ -472,7 +637,15 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
 
     @deferred
     def clear(self, *, retire: Callable[[V], object] | None = None) -> None:
-        """Publish an empty dict; retire every removed value after a grace period."""
+        """Publish an empty dict; retire every removed value after a grace period.
+
+        Args:
+            retire: called with each replaced or removed value after a grace
+                period (default: the container's own ``retire``).
+
+        Raises:
+            TypeError: ``retire`` is not callable.
+        """
         _check_retire(retire)
         with self.writer:
             removed, self._map = self._map, MappingProxyType({})

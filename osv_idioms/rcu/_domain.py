@@ -67,6 +67,23 @@ class Reader:
 
     It is a reusable context manager: entering it opens a read section (nested
     sections count as one), leaving it closes one. Only its own thread uses it.
+
+    Args:
+        domain: the domain it belongs to.
+        thread: the thread it records.
+
+    Raises:
+        TypeError: ``domain`` is not an ``RcuDomain``, or ``thread`` not a
+            ``threading.Thread``.
+
+    >>> domain = RcuDomain("doc-reader")
+    >>> section = domain.read_lock()
+    >>> with section, section:
+    ...     section.nesting
+    2
+    >>> section.nesting
+    0
+    >>> domain.close()
     """
 
     __slots__ = ("__weakref__", "_domain", "nesting", "period", "thread")
@@ -97,6 +114,11 @@ class Reader:
         tb: TracebackType | None = None,
     ) -> None:
         """Close one read section.
+
+        Args:
+            exc_type: ignored (the ``with`` statement's arguments).
+            exc: ignored.
+            tb: ignored.
 
         Raises:
             RuntimeError: this thread is not in a read section; nothing changes.
@@ -143,22 +165,30 @@ def _thread_ended(domain_ref: weakref.ref[RcuDomain], reader: Reader, _end: obje
 @final
 @dataclass(frozen=True, slots=True)
 class RcuStatistics:
-    """What ``RcuDomain.statistics()`` reports, at one moment."""
+    """What ``RcuDomain.statistics()`` reports, at one moment.
+
+    Attributes:
+        name: the domain's name.
+        period: the grace-period counter: it grows by one with each
+            ``synchronize()``.
+        readers: how many live threads have a reader record in the domain.
+        in_sections: how many of them are inside a read section now.
+        pending: how many ``call_rcu`` callbacks are queued and not yet run.
+        callbacks_run: how many have run (or, raising, been reported).
+        closed: whether ``close()`` has shut the domain.
+
+    >>> stats = RcuDomain("doc-record").statistics()
+    >>> stats.readers, stats.pending, stats.closed   # the thread that made it has a record
+    (1, 0, False)
+    """
 
     name: str
-    """The domain's name."""
     period: int
-    """The grace-period counter: it grows by one with each ``synchronize()``."""
     readers: int
-    """How many live threads have a reader record in the domain."""
     in_sections: int
-    """How many of them are inside a read section now."""
     pending: int
-    """How many ``call_rcu`` callbacks are queued and not yet run."""
     callbacks_run: int
-    """How many have run (or, raising, been reported)."""
     closed: bool
-    """Whether ``close()`` has shut the domain."""
 
 
 @final
@@ -167,6 +197,15 @@ class RcuDomain:
 
     The module-level functions use a default domain; libraries and tests can
     make their own, so their grace periods wait only for their own readers.
+
+    Args:
+        name: names the domain in messages, traces and its reclaimer thread.
+        on_error: called as ``on_error(callback, exception)`` for each
+            callback that raises; without it, an ``RcuCallbackWarning``.
+
+    Raises:
+        TypeError: ``name`` is not a str, or ``on_error`` is not callable with
+            two arguments.
 
     >>> domain = RcuDomain("doc")
     >>> with domain.read_lock():
@@ -291,9 +330,13 @@ class RcuDomain:
         inside a section is reported with ``RcuReaderExitedWarning`` and not
         waited for.
 
+        Args:
+            timeout: seconds to wait at most (None: for ever).
+
         Raises:
             RuntimeError: called inside a read section of this domain.
             GracePeriodTimeout: ``timeout`` seconds passed first.
+            ValueError: ``timeout`` is negative or nan.
         """
         seconds = checks_timeout(timeout)
         self._refuse_inside_section("synchronize()")
@@ -378,6 +421,10 @@ class RcuDomain:
         interpreter is exiting, a domain closed by the exit hook runs the
         callback at once, after a grace period, in the calling thread.
 
+        Args:
+            fn: the callback.
+            *args: its arguments.
+
         Raises:
             TypeError: ``fn`` is not callable.
             RuntimeError: the domain was closed.
@@ -406,7 +453,15 @@ class RcuDomain:
         self._run_one(fn, args)
 
     def dispose(self, resource: Any) -> None:
-        """Call ``resource.close()`` after a grace period (OSv's ``rcu_dispose``)."""
+        """Call ``resource.close()`` after a grace period (OSv's ``rcu_dispose``).
+
+        Args:
+            resource: an object with a ``close()`` method.
+
+        Raises:
+            TypeError: ``resource`` has no ``close()``.
+            RuntimeError: the domain was closed.
+        """
         close = getattr(resource, "close", None)
         if not callable(close):
             raise TypeError(
@@ -417,10 +472,14 @@ class RcuDomain:
     def barrier(self, timeout: float | None = None) -> None:
         """Wait until every callback queued before this call has run.
 
+        Args:
+            timeout: seconds to wait at most (None: for ever).
+
         Raises:
             RuntimeError: called inside a read section of this domain, or by
                 an RCU callback of this domain (it would wait for itself).
             GracePeriodTimeout: ``timeout`` seconds passed first.
+            ValueError: ``timeout`` is negative or nan.
         """
         seconds = checks_timeout(timeout)
         self._refuse_inside_section("barrier()")
@@ -557,10 +616,16 @@ class RcuDomain:
     def close(self, timeout: float | None = _EXIT_BARRIER_S) -> None:
         """Run every callback queued so far, then stop the reclaimer; later ``call_rcu`` fails.
 
+        Harmless twice. Domains still open are closed when the interpreter exits.
+
+        Args:
+            timeout: seconds to wait for the callbacks (None: for ever).
+
         Raises:
             GracePeriodTimeout: the callbacks could not all run within
                 ``timeout``; the domain stays open, with nothing dropped.
             RuntimeError: called inside a read section, or by an RCU callback.
+            ValueError: ``timeout`` is negative or nan.
         """
         seconds = checks_timeout(timeout)
         self._refuse_in_callback("close()")

@@ -10,6 +10,9 @@ __all__ = ("close_if_closeable", "described", "stripe_for")
 def close_if_closeable(obj: object) -> None:
     """The default deleter: ``obj.close()`` when it has one, else nothing.
 
+    Args:
+        obj: the resource whose last owner let go.
+
     >>> class Device:
     ...     def close(self) -> None:
     ...         print("closed")

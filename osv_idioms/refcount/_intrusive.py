@@ -87,6 +87,15 @@ def ref_if_positive(obj: T) -> IntrusivePtr[T] | None:
     fell to 0 it is being torn down and must not be revived, so the answer is
     ``None``.
 
+    Args:
+        obj: an ``IntrusiveRefCounted`` object.
+
+    Returns:
+        A handle holding the new reference, or None.
+
+    Raises:
+        TypeError: ``obj`` is not ``IntrusiveRefCounted``.
+
     >>> class Node(IntrusiveRefCounted):
     ...     pass
     >>> node = Node()
@@ -117,6 +126,22 @@ class IntrusivePtr(Handle, Generic[T]):
     Like ``SharedPtr``: ``get()``, ``clone()``, ``release()`` (idempotent per
     handle), a context manager, and a ``ResourceWarning`` (and a release) if
     it is collected unreleased.
+
+    Args:
+        obj: the object; the handle takes a reference with ``add_ref()``.
+
+    Raises:
+        TypeError: ``obj`` is not ``IntrusiveRefCounted``.
+
+    >>> class File(IntrusiveRefCounted):
+    ...     def close(self) -> None:
+    ...         print("closed")
+    >>> with IntrusivePtr(File()) as first:
+    ...     second = first.clone()
+    ...     first.get().ref_count
+    2
+    >>> second.release()
+    closed
     """
 
     __slots__ = ("_obj",)

@@ -38,7 +38,16 @@ def set_strict(on: bool) -> None:
 
     The error is raised from the garbage collector, so Python reports it
     through ``sys.unraisablehook`` (pytest turns that into a test failure).
-    The resource is released first either way.
+    The resource is released first either way; the default is a
+    ``ResourceWarning``.
+
+    Args:
+        on: raise (True) or warn (False).
+
+    Raises:
+        TypeError: ``on`` is not a bool.
+
+    >>> set_strict(True); set_strict(False)
     """
     _Strict.on = flag(on, "on")
 
@@ -125,9 +134,18 @@ class _Control:
 class Handle:
     """What every owning handle shares: a claim while it owns, ``with``, and the leak check.
 
-    ``_mine`` holds one token while the handle owns and none once released;
-    popping it is atomic, so ``release()`` counts once even if two threads
-    call it on the same handle.
+    Not made itself: ``SharedPtr`` and ``IntrusivePtr`` are handles. ``_mine``
+    holds one token while the handle owns and none once released; popping it
+    is atomic, so ``release()`` counts once even if two threads call it on the
+    same handle.
+
+    >>> handle = make_shared(list)
+    >>> isinstance(handle, Handle), handle.released
+    (True, False)
+    >>> with handle:
+    ...     pass
+    >>> handle.released
+    True
     """
 
     __slots__ = ("_mine",)
@@ -227,6 +245,19 @@ class SharedPtr(Handle, Generic[T]):
         deleter: Callable[[T], object] = close_if_closeable,
         rcu: bool | RcuDomain = False,
     ) -> None:
+        """Become the first owner of ``obj``.
+
+        Args:
+            obj: the resource.
+            deleter: called with ``obj`` when the last owner lets go; by default
+                its ``close()``, if it has one.
+            rcu: run the deleter after a grace period of the default domain
+                (True) or of this domain, instead of at once.
+
+        Raises:
+            TypeError: ``deleter`` is not callable with one argument, or ``rcu``
+                is neither a bool nor an ``RcuDomain``.
+        """
         self._mine: list[object] = []  # until it owns something: __del__ finds nothing to do
         domain = _deferral(deleter, rcu)
         self._control = _Control(obj, deleter, domain)
@@ -344,11 +375,23 @@ def make_shared(
 ) -> SharedPtr[T]:
     """Make the resource and its first owner in one step (C++'s ``make_shared``).
 
-    ``factory(*args, **kwargs)`` builds the object; if it raises, there is no
-    handle and nothing to release. ``deleter`` (default: ``close()``) and
-    ``rcu`` are as for ``SharedPtr``. Type checkers see the object's type;
-    the factory's arguments are not checked (a ``ParamSpec`` cannot sit beside
-    the keyword-only ``deleter``).
+    If the factory raises, there is no handle and nothing to release. Type
+    checkers see the object's type; the factory's arguments are not checked (a
+    ``ParamSpec`` cannot sit beside the keyword-only ``deleter``).
+
+    Args:
+        factory: builds the resource, as ``factory(*args, **kwargs)``.
+        *args: the factory's positional arguments.
+        deleter: as for ``SharedPtr``; by default the object's ``close()``.
+        rcu: as for ``SharedPtr``.
+        **kwargs: the factory's keyword arguments.
+
+    Returns:
+        The first owner.
+
+    Raises:
+        TypeError: ``factory`` or ``deleter`` is not callable, or ``rcu`` is
+            neither a bool nor a domain (before the factory runs).
 
     >>> import io
     >>> with make_shared(io.StringIO, "boot log") as log:
@@ -421,6 +464,10 @@ class WeakPtr(Generic[T]):
     @deferred
     def __init__(self, owner: SharedPtr[T]) -> None:
         """Observe what ``owner`` owns.
+
+        Args:
+            owner: a ``SharedPtr`` (released or not: a released one's resource
+                may still be alive through other owners).
 
         Raises:
             TypeError: ``owner`` is not a ``SharedPtr``.
@@ -507,7 +554,7 @@ class SharedFromThis:
     _osv_weak_this: WeakPtr[Any] | None
 
     def weak_from_this(self) -> WeakPtr[Self]:
-        """A weak handle to the owners that manage this object.
+        """A weak handle to this object, which a ``SharedPtr`` owns.
 
         Raises:
             BadWeakPtr: no ``SharedPtr`` was ever made for this object.

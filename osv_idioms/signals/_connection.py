@@ -40,7 +40,16 @@ class Connection:
     __slots__ = ("__weakref__", "_entry", "_signal", "_slots")
 
     def __init__(self, slots: SlotList, entry: Entry, signal: object) -> None:
-        """Made by ``Signal.connect``: ``signal`` is only shown in messages."""
+        """Made by ``Signal.connect``, from the signal's own state; by hand it is refused.
+
+        Args:
+            slots: the signal's slot list.
+            entry: the connection's entry in it.
+            signal: the signal, shown in messages.
+
+        Raises:
+            TypeError: not made by ``Signal.connect``.
+        """
         given = cast("object", entry)  # as called, whatever the annotations say
         if not isinstance(given, Entry) or not isinstance(cast("object", slots), SlotList):
             raise TypeError(

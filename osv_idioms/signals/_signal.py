@@ -221,7 +221,15 @@ class Signal(Generic[P]):
         """Disconnect every connection of ``slot``; returns how many there were.
 
         The slot is compared (``==``, which may be user code) with no lock
-        held; the matching connections are then disconnected together.
+        held; the matching connections are then disconnected together. A
+        method matches the connections of that method of that object, and a
+        ``bind_weak`` of it matches them too.
+
+        Args:
+            slot: what was connected.
+
+        Returns:
+            How many connections it ended.
 
         >>> from osv_idioms.signals import Signal
         >>> changed = Signal[[int]]()
@@ -307,6 +315,16 @@ class Signal(Generic[P]):
     def collect(self, *args: P.args, **kwargs: P.kwargs) -> list[Any]:
         """Emit, and return the slots' results in call order (boost's combiners, the common case).
 
+        Args:
+            *args: what the signal passes.
+            **kwargs: keyword arguments, for a ``Signal[...]`` only.
+
+        Returns:
+            Each called slot's result, in the order the slots ran.
+
+        Raises:
+            TypeError: the arguments are not what the signal passes.
+
         >>> from osv_idioms.signals import Signal
         >>> ask = Signal[[int]]()
         >>> _ = ask.connect(lambda n: n + 1), ask.connect(lambda n: n * 10)
@@ -321,6 +339,13 @@ class Signal(Generic[P]):
         The combiner gets an iterator: a slot is called when the combiner asks
         for its result, so a combiner that stops early (``next``, ``any``)
         leaves the later slots uncalled.
+
+        Args:
+            combiner: takes an iterator of the slots' results.
+
+        Returns:
+            A function that emits with its arguments and returns what the
+            combiner makes of the results.
 
         >>> from osv_idioms.signals import Signal
         >>> quote = Signal[[str]]()
@@ -340,6 +365,24 @@ class Signal(Generic[P]):
 
         Plain slots are called directly; the order and error rules are
         ``emit``'s.
+
+        Args:
+            *args: what the signal passes.
+            **kwargs: keyword arguments, for a ``Signal[...]`` only.
+
+        Raises:
+            TypeError: the arguments are not what the signal passes.
+
+        >>> import asyncio
+        >>> from osv_idioms.signals import Signal
+        >>> ready = Signal[[str]]()
+        >>> async def greet(name: str) -> None:
+        ...     await asyncio.sleep(0)
+        ...     print("hello", name)
+        >>> _ = ready.connect(greet), ready.connect(lambda name: print("bye", name))
+        >>> asyncio.run(ready.aemit("osv"))
+        hello osv
+        bye osv
         """
         failures: list[Exception] = []
         for call, result in self._call_each(args, kwargs, failures):
@@ -462,16 +505,26 @@ class Signal(Generic[P]):
 @final
 @dataclass(frozen=True, slots=True)
 class SignalStatistics:
-    """What ``Signal.statistics()`` reports, at one moment."""
+    """What ``Signal.statistics()`` reports, at one moment.
+
+    Attributes:
+        name: the signal's name, if it has one.
+        connected: how many slots are connected, blocked ones included.
+        blocked_slots: how many of those are blocked.
+        blocks: how many ``block()`` calls on the signal itself are not yet
+            undone.
+        walked: how many entries an emit walks: the connected slots, and any
+            whose weakly held object was collected but which no emit has
+            dropped yet.
+
+    >>> from osv_idioms.signals import Signal
+    >>> with Signal[[]](name="idle").blocked() as idle:
+    ...     idle.statistics()
+    SignalStatistics(name='idle', connected=0, blocked_slots=0, blocks=1, walked=0)
+    """
 
     name: str | None
-    """The signal's name, if it has one."""
     connected: int
-    """How many slots are connected, blocked ones included."""
     blocked_slots: int
-    """How many of those are blocked."""
     blocks: int
-    """How many ``block()`` calls on the signal itself are not yet undone."""
     walked: int
-    """How many entries an emit walks: the connected slots, and any whose weakly held
-    object was collected but which no emit has dropped yet."""

@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from ..callbacks import WeakBound, arity, describe
+from ..callbacks import arity, describe, weakly_bound
 from ..checks import kind_of
 from ._emit import tracked_call
 
@@ -50,11 +50,11 @@ def fit(
         raise TypeError(f"can't connect {slot!r} to {signal!r}: {kind_of(slot)} is not callable")
     taken = _arguments_taken(slot, passes, signal)
     is_method = type(slot) is types.MethodType
-    if isinstance(slot, WeakBound) and weak is not False:
+    weakly = None if weak is False else weakly_bound(slot)
+    if weakly is not None:
         # bind_weak's own (function, weak reference): held as a method held weakly is.
-        ref = slot.ref
-        call = _trimmed_after_target(slot.function, taken)
-        fitted = Call(call, ref, (ref,), slot.function, ref)
+        function, ref = weakly
+        fitted = Call(_trimmed_after_target(function, taken), ref, (ref,), function, ref)
     elif not (is_method if weak is None else weak):
         fitted = Call(_trimmed(slot, taken), None, (), slot, None)
     elif is_method:
@@ -147,6 +147,7 @@ def same_slot(key: object, ref: weakref.ref[Any] | None, slot: object) -> bool:
     target = ref()
     if key is None:
         return target is slot
-    if isinstance(slot, WeakBound):
-        return slot.function is key and slot.ref() is target
+    weakly = weakly_bound(slot)
+    if weakly is not None:
+        return weakly[0] is key and weakly[1]() is target
     return type(slot) is types.MethodType and slot.__func__ is key and slot.__self__ is target

@@ -25,7 +25,22 @@ class Counters(Mapping[str, int]):
     Read ``c[spec]`` at any time: while counting, it is the count so far;
     after ``close()`` (or the end of the ``with`` block) it stays frozen.
     A pattern's count is the sum over every tracepoint it matches, including
-    tracepoints declared after counting began.
+    tracepoints declared after counting began. Made by ``count()``.
+
+    Args:
+        specs: the names or shell wildcards to count.
+
+    Raises:
+        TypeError: ``specs`` is not a sequence of str.
+        ValueError: a spec is empty.
+
+    >>> from osv_idioms.trace import declare_tracepoint
+    >>> trace_doc_tick = declare_tracepoint("doc_tick_c")
+    >>> counters = count("doc_tick_c")
+    >>> trace_doc_tick(); counters["doc_tick_c"]
+    1
+    >>> counters.close(); trace_doc_tick(); counters["doc_tick_c"]
+    1
     """
 
     __slots__ = ("_final", "_watch")
@@ -56,12 +71,17 @@ class Counters(Mapping[str, int]):
         return len(self._watch.specs)
 
     def unmatched(self) -> tuple[str, ...]:
-        """The names and patterns that have matched no declared tracepoint so far."""
+        """The names and patterns that have matched no declared tracepoint so far.
+
+        >>> with count("doc_never_declared") as counters:
+        ...     counters.unmatched()
+        ('doc_never_declared',)
+        """
         return self._watch.unmatched()
 
     @deferred
     def close(self) -> None:
-        """Freeze the counts and stop counting what only this object watched."""
+        """Freeze the counts and stop counting what only this object watched (harmless twice)."""
         if self._final is None:
             self._final = {spec: self._watch.hits(spec) for spec in self._watch.specs}
             self._watch.close()
@@ -92,7 +112,17 @@ def count(*specs: str) -> Counters:
     """Count hits of the tracepoints named (or matched by patterns), independently of recording.
 
     Use it as a context manager, or keep the object and read it while the
-    program runs; ``close()`` stops counting.
+    program runs; ``close()`` stops counting. Any number of counts overlap.
+
+    Args:
+        *specs: tracepoint names or shell wildcards, at least one.
+
+    Returns:
+        The live ``Counters``.
+
+    Raises:
+        TypeError: no spec was given, or a spec is not a str.
+        ValueError: a spec is empty.
 
     >>> from osv_idioms.trace import declare_tracepoint
     >>> trace_doc_send = declare_tracepoint("doc_send", "size")

@@ -51,9 +51,29 @@ def _json_value(value: object) -> object:
 def chrome_trace(events: Sequence[TraceEvent], *, pid: int | None = None) -> ChromeDocument:
     """Build a Chrome Trace Event document (Perfetto and chrome://tracing load it).
 
-    Every hit is an instant event with its arguments; timed pairs also become
-    duration slices; each thread gets a ``thread_name`` metadata record.
-    Timestamps are microseconds from the first event.
+    Every hit is an instant event with its arguments; timed pairs (``x`` closed
+    by ``x_ret`` or ``x_err``, ``mutex_lock_wait`` by ``mutex_lock_wake``, in
+    the same thread) also become duration slices; each thread gets a
+    ``thread_name`` metadata record. Timestamps are microseconds from the first
+    event.
+
+    Args:
+        events: the events, oldest first (``events()``, or a snapshot's).
+        pid: the process id to show; this process's by default.
+
+    Returns:
+        The document, ready for ``json.dumps``.
+
+    Raises:
+        TypeError: ``events`` is not a sequence of ``TraceEvent``, or ``pid``
+            not an int.
+
+    >>> from osv_idioms.trace import TraceEvent
+    >>> def hit(name, ns):
+    ...     return TraceEvent(0, name, ns, 1, "main", 7, {}, None, "")
+    >>> document = chrome_trace([hit("read", 1000), hit("read_ret", 3000)], pid=1)
+    >>> [(r["name"], r["ph"]) for r in document["traceEvents"]]
+    [('thread_name', 'M'), ('read', 'i'), ('read_ret', 'i'), ('read', 'X')]
     """
     given = cast("object", events)  # as called, whatever the annotations say
     if not isinstance(given, Sequence) or not all(isinstance(e, TraceEvent) for e in given):  # pyright: ignore[reportUnknownVariableType]
@@ -107,7 +127,21 @@ def chrome_trace(events: Sequence[TraceEvent], *, pid: int | None = None) -> Chr
 
 
 def write_chrome_trace(path: str | os.PathLike[str], trace: TraceSnapshot | None = None) -> int:
-    """Write the recorded events (or ``trace``) as Chrome Trace Event JSON; return the count.
+    """Write the recorded events (or ``trace``) as Chrome Trace Event JSON.
+
+    The file also says how many records the ring had overwritten, so that
+    ``perf report`` on it can say so.
+
+    Args:
+        path: the file to write (replaced if it exists).
+        trace: a snapshot to write; by default, one taken now.
+
+    Returns:
+        How many events were written.
+
+    Raises:
+        TypeError: ``path`` is not a path, or ``trace`` not a ``TraceSnapshot``.
+        OSError: the file cannot be written.
 
     >>> import json, tempfile, pathlib
     >>> from osv_idioms.trace import clear
@@ -139,7 +173,18 @@ def _taken(trace: object) -> TraceSnapshot:
 @final
 @dataclass(frozen=True, slots=True)
 class DurationStats:
-    """Durations of one timed pair, in nanoseconds."""
+    """The durations of one timed pair, in nanoseconds.
+
+    Attributes:
+        count: how many pairs.
+        mean_ns: their mean.
+        p50_ns: the median (nearest rank).
+        p99_ns: the 99th percentile (nearest rank).
+        max_ns: the longest.
+
+    >>> DurationStats.of([100, 200, 300, 400, 1000])
+    DurationStats(count=5, mean_ns=400.0, p50_ns=300, p99_ns=1000, max_ns=1000)
+    """
 
     count: int
     mean_ns: float
@@ -151,9 +196,18 @@ class DurationStats:
     def of(cls, durations: Sequence[int]) -> DurationStats:
         """Summarise a non-empty sequence of durations (nearest-rank percentiles).
 
+        Args:
+            durations: durations in nanoseconds, in any order.
+
+        Returns:
+            Their count, mean, median, 99th percentile and maximum.
+
         Raises:
             TypeError: ``durations`` is not a sequence of ints.
             ValueError: it is empty.
+
+        >>> DurationStats.of([5]).p99_ns
+        5
         """
         if isinstance(durations, str | bytes) or not isinstance(durations, Sequence):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"durations must be a sequence of ints, got {kind_of(durations)}")
@@ -179,7 +233,17 @@ def _percentile(ordered: Sequence[int], percent: int) -> int:
 @final
 @dataclass(frozen=True, slots=True)
 class TraceSummary:
-    """Hits per tracepoint and, for timed pairs, their durations; ``str()`` is a table."""
+    """Hits per tracepoint and, for timed pairs, their durations; ``str()`` is a table.
+
+    Attributes:
+        counts: each tracepoint's name and its hits.
+        durations: each timed pair's name and its ``DurationStats``.
+        overwritten: how many older records the ring had pushed out.
+
+    >>> print(TraceSummary({"read": 2}, {}))
+    tracepoint                            count
+    read                                      2
+    """
 
     counts: Mapping[str, int]
     durations: Mapping[str, DurationStats]
@@ -217,8 +281,20 @@ def _ns(value: float) -> str:
 def summarize(document: object) -> TraceSummary:
     """Summarise a Chrome Trace Event document (parsed JSON) written by ``write_chrome_trace``.
 
+    ``perf report`` prints this for a file; ``summary()`` computes the same
+    from the ring, through the same document, so the two always agree.
+
+    Args:
+        document: the parsed JSON.
+
+    Returns:
+        The counts, and the durations of timed pairs.
+
     Raises:
         ValueError: the document is not a trace of this shape.
+
+    >>> summarize({"traceEvents": [{"name": "read", "ph": "i"}]}).counts
+    {'read': 1}
     """
     if not isinstance(document, dict):
         raise ValueError("the top level is not a JSON object")  # noqa: TRY004 - bad content
@@ -251,7 +327,16 @@ def _records(records: Iterable[object]) -> Iterable[dict[str, Any]]:
 
 
 def summary(trace: TraceSnapshot | None = None) -> TraceSummary:
-    """Count per tracepoint and duration statistics of timed pairs, for what was recorded.
+    """The hits per tracepoint and the durations of timed pairs in what was recorded.
+
+    Args:
+        trace: a snapshot to summarise; by default, one taken now.
+
+    Returns:
+        The summary; ``print()`` it for a table.
+
+    Raises:
+        TypeError: ``trace`` is not a ``TraceSnapshot``.
 
     >>> from osv_idioms.trace import clear
     >>> clear()

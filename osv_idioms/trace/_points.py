@@ -93,10 +93,26 @@ def tracepoint(
 ) -> Callable[[Callable[P, None]], Callable[P, None]]:
     """Declare a tracepoint from a typed stub, as OSv's ``TRACEPOINT`` does.
 
-    The name is the stub's name without its ``trace_`` prefix, unless ``name=``
-    says otherwise. ``fmt`` is a ``str.format`` template over the parameter
-    names, used when the trace is shown. The function returned is called like
-    the stub and stays the same object whatever is switched on.
+    The function returned is called like the stub and stays the same object
+    whatever is switched on; while nothing is, a call costs what an empty
+    function call costs.
+
+    Args:
+        fmt: a ``str.format`` template over the parameter names, used when the
+            trace is shown (``"{size} bytes at {addr:#x}"``); empty shows
+            ``name=value`` pairs.
+        name: the tracepoint's name; by default the stub's name without its
+            ``trace_`` prefix.
+
+    Returns:
+        A decorator that turns the stub into the tracepoint.
+
+    Raises:
+        TypeError: ``fmt`` is not a str, or the decorated object is not a plain
+            function (an ``async def`` or a generator is refused).
+        TracepointError: the name is not an identifier, is declared elsewhere
+            already, a parameter is ``*args`` or ``**kwargs``, or the template
+            names no parameter.
 
     >>> @tracepoint("{size} bytes at {addr:#x}")
     ... def trace_doc_alloc(addr: int, size: int) -> None: ...
@@ -135,6 +151,22 @@ def tracepoint(
 def declare_tracepoint(name: str, *params: str, fmt: str = "") -> Callable[..., None]:
     """Declare a tracepoint at run time, with positional parameters named ``params``.
 
+    For tracepoints whose names are only known when the program runs (one per
+    device, say); ``@tracepoint`` is the typed form.
+
+    Args:
+        name: the tracepoint's name, an identifier.
+        *params: the name of each parameter, in order.
+        fmt: a ``str.format`` template over the parameter names.
+
+    Returns:
+        The tracepoint, a function taking one argument per parameter.
+
+    Raises:
+        TypeError: a parameter name is not a str.
+        TracepointError: the name or a parameter name is not an identifier, or
+            the name is declared elsewhere already.
+
     >>> trace_doc_queue = declare_tracepoint("doc_queue", "depth", fmt="depth={depth}")
     >>> trace_doc_queue(3)
     >>> [t.parameters for t in tracepoints("doc_queue")]
@@ -160,7 +192,22 @@ def declare_tracepoint(name: str, *params: str, fmt: str = "") -> Callable[..., 
 @final
 @dataclass(frozen=True, slots=True)
 class TracepointInfo:
-    """What ``tracepoints()`` reports of one tracepoint: its declaration and state."""
+    """What ``tracepoints()`` reports of one tracepoint: its declaration and its state.
+
+    Attributes:
+        name: the tracepoint's name.
+        format: its template.
+        parameters: its parameter names, in order.
+        site: where it was declared, as ``file:line``.
+        recording: whether hits go to the ring.
+        backtrace: whether recorded hits carry the caller's stack.
+        counting: whether an open ``Counters`` counts it.
+        probes: how many probes are attached.
+
+    >>> info = tracepoints("doc_alloc")[0]
+    >>> info.name, info.parameters, info.recording
+    ('doc_alloc', ('addr', 'size'), False)
+    """
 
     name: str
     format: str
@@ -174,6 +221,17 @@ class TracepointInfo:
 
 def tracepoints(pattern: str = "*") -> tuple[TracepointInfo, ...]:
     """The declared tracepoints whose names match ``pattern``, sorted by name.
+
+    Args:
+        pattern: a name or shell wildcard (``*``, ``?``, ``[...]``), matched
+            case-sensitively against the whole name.
+
+    Returns:
+        One ``TracepointInfo`` per match.
+
+    Raises:
+        TypeError: ``pattern`` is not a str.
+        ValueError: ``pattern`` is empty.
 
     >>> [t.name for t in tracepoints("doc_a*")]
     ['doc_alloc']
@@ -223,7 +281,18 @@ def _set_rule(pattern: str, record: bool, backtrace: bool) -> None:
 
 
 def enable(pattern: str = "*", *, backtrace: bool = False) -> None:
-    """Record the tracepoints matching ``pattern`` (shell wildcards), now and when declared later.
+    """Record the tracepoints matching ``pattern``, now and when declared later.
+
+    Each hit is appended to the trace ring (see ``events()``); the latest
+    ``enable``/``disable`` whose pattern matches a tracepoint decides for it.
+
+    Args:
+        pattern: a name or shell wildcard.
+        backtrace: record the caller's stack with each hit (slower).
+
+    Raises:
+        TypeError: ``pattern`` is not a str, or ``backtrace`` not a bool.
+        ValueError: ``pattern`` is empty.
 
     >>> enable("doc_*")
     >>> [(t.name, t.recording) for t in tracepoints("doc_a*")]
@@ -234,13 +303,38 @@ def enable(pattern: str = "*", *, backtrace: bool = False) -> None:
 
 
 def disable(pattern: str = "*") -> None:
-    """Stop recording the tracepoints matching ``pattern``, now and when declared later."""
+    """Stop recording the tracepoints matching ``pattern``, now and when declared later.
+
+    Args:
+        pattern: a name or shell wildcard.
+
+    Raises:
+        TypeError: ``pattern`` is not a str.
+        ValueError: ``pattern`` is empty.
+
+    >>> enable("doc_*"); disable("doc_alloc")
+    >>> [(t.name, t.recording) for t in tracepoints("doc_a*")]
+    [('doc_alloc', False)]
+    >>> disable("doc_*")
+    """
     _set_rule(pattern, False, False)
 
 
 @final
 class ProbeHandle:
-    """An attached probe; ``remove()`` detaches it (and is harmless twice)."""
+    """An attached probe, made by ``add_probe()``; ``remove()`` detaches it.
+
+    Attributes:
+        pattern: the pattern the probe was attached with.
+        probe: the probe itself.
+
+    >>> handle = add_probe("doc_alloc", lambda name, args: None)
+    >>> handle.attached
+    True
+    >>> handle.remove(); handle.remove()   # harmless twice
+    >>> handle.attached
+    False
+    """
 
     __slots__ = ("pattern", "probe")
 
@@ -249,7 +343,7 @@ class ProbeHandle:
         self.probe: Probe = probe
 
     def remove(self) -> None:
-        """Detach the probe from every tracepoint it was attached to."""
+        """Detach the probe from every tracepoint it was attached to (harmless twice)."""
         registry.remove_probes(lambda _probe, handle: handle is self)
 
     @property
@@ -263,6 +357,19 @@ def add_probe(pattern: str, probe: Probe) -> ProbeHandle:
 
     Probes run in the traced thread with no library lock held. One that raises
     is removed with a ``ProbeFailedWarning``; the traced program goes on.
+
+    Args:
+        pattern: a name or shell wildcard; tracepoints declared later that
+            match it are probed too.
+        probe: called with the tracepoint's name and a tuple of its arguments.
+
+    Returns:
+        The handle that removes the probe.
+
+    Raises:
+        TypeError: ``pattern`` is not a str, or ``probe`` is not callable with
+            two arguments.
+        ValueError: ``pattern`` is empty.
 
     >>> seen = []
     >>> handle = add_probe("doc_alloc", lambda name, args: seen.append(args))

@@ -32,6 +32,13 @@ __all__ = (
 def set_buffer_size(size: int) -> None:
     """Keep the newest ``size`` records (default 65536); records already kept are dropped.
 
+    Args:
+        size: how many records the ring keeps before it overwrites the oldest.
+
+    Raises:
+        TypeError: ``size`` is not an int.
+        ValueError: ``size`` is below 1 or above ``sys.maxsize``.
+
     >>> from osv_idioms.trace import DEFAULT_BUFFER_SIZE
     >>> set_buffer_size(1024)
     >>> buffer_size()
@@ -46,19 +53,43 @@ def set_buffer_size(size: int) -> None:
 
 
 def buffer_size() -> int:
-    """How many records the ring keeps before it overwrites the oldest."""
+    """How many records the ring keeps before it overwrites the oldest.
+
+    >>> buffer_size() >= 1
+    True
+    """
     return registry.buffer_size
 
 
 def clear() -> None:
-    """Forget every record and the count of overwritten ones."""
+    """Forget every record and the count of overwritten ones; the size stays.
+
+    >>> clear(); events()
+    []
+    """
     registry.install_ring()
 
 
 @final
 @dataclass(frozen=True, slots=True)
 class TraceEvent:
-    """One recorded tracepoint hit."""
+    """One recorded tracepoint hit.
+
+    Attributes:
+        seq: its place in the order of hits since the ring was last cleared.
+        name: the tracepoint's name.
+        ns: ``time.monotonic_ns()`` when it was hit.
+        thread_id: the hitting thread's ``threading.get_ident()``.
+        thread_name: that thread's name.
+        native_thread_id: its id for the operating system (``perf``, ``top``).
+        args: each parameter's name and value.
+        backtrace: the caller's stack, when recorded with ``backtrace=True``.
+        format: the tracepoint's template.
+
+    >>> event = TraceEvent(0, "alloc", 0, 1, "main", 1, {"size": 64}, None, "{size} bytes")
+    >>> event.message
+    '64 bytes'
+    """
 
     seq: int
     name: str
@@ -104,14 +135,29 @@ def shown(value: object) -> str:
 @final
 @dataclass(frozen=True, slots=True)
 class TraceSnapshot:
-    """The records in the ring at one moment, oldest first, and how many were overwritten."""
+    """The records in the ring at one moment, oldest first, and how many were overwritten.
+
+    Attributes:
+        events: the events kept.
+        overwritten: how many older ones the ring had pushed out.
+
+    >>> clear(); snapshot()
+    TraceSnapshot(events=(), overwritten=0)
+    """
 
     events: tuple[TraceEvent, ...]
     overwritten: int
 
 
 def snapshot() -> TraceSnapshot:
-    """Copy the ring without stopping the threads that write to it."""
+    """Copy the ring without stopping the threads that write to it.
+
+    Returns:
+        The events kept, oldest first, and how many were overwritten.
+
+    >>> clear(); snapshot().overwritten
+    0
+    """
     records, overwritten = registry.records()
     return TraceSnapshot(tuple(_to_event(record) for record in records), overwritten)
 

@@ -27,7 +27,19 @@ HEADER_EVERY = 25
 @final
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One column of the table: the tag in its header and the name or pattern it counts."""
+    """One column of the table: the tag in its header and the name or pattern it counts.
+
+    Attributes:
+        tag: what the header shows.
+        spec: the tracepoint name or shell wildcard counted.
+
+    Raises:
+        TypeError: ``tag`` or ``spec`` is not a str.
+        ValueError: either is empty.
+
+    >>> Column("waits", "mutex_lock_wait").width
+    8
+    """
 
     tag: str
     spec: str
@@ -47,6 +59,16 @@ class Column:
     @classmethod
     def parse(cls, text: str) -> Column:
         """Read ``TAG=PATTERN``, or ``PATTERN`` alone (its own tag).
+
+        Args:
+            text: the column as the command line gives it.
+
+        Returns:
+            The column.
+
+        Raises:
+            TypeError: ``text`` is not a str.
+            ValueError: the tag or the pattern is empty.
 
         >>> Column.parse("waits=mutex_lock_wait"), Column.parse("mutex_*")
         (Column(tag='waits', spec='mutex_lock_wait'), Column(tag='mutex_*', spec='mutex_*'))
@@ -96,7 +118,29 @@ def _check_columns(columns: object) -> None:
 
 @final
 class PerfStat:
-    """A running ``perf stat``: made by ``stat()``, read ``counters`` or ``rows`` at any time."""
+    """A running ``perf stat``: made by ``stat()``; read ``counters`` or ``rows`` at any time.
+
+    A sampler thread prints a row every ``interval`` seconds; ``print_row()``
+    prints one at once (a row per round of work, say, instead of per second).
+
+    Args:
+        columns: the columns, in order.
+        interval: seconds between rows, finite and above 0.
+        rows: print at most this many rows (None: no limit).
+        csv: comma-separated rows instead of the aligned table.
+        out: the text stream the table goes to.
+
+    Raises:
+        TypeError: an argument is of the wrong type (see ``stat()``).
+        ValueError: ``interval`` is not above 0 and finite, or ``rows`` below 1.
+
+    >>> import io
+    >>> table = io.StringIO()
+    >>> with stat("doc_none", interval=3600, out=table) as running:
+    ...     running.print_row()
+    >>> print(table.getvalue().splitlines()[1])
+             0
+    """
 
     __slots__ = (
         "_last",
@@ -184,7 +228,11 @@ class PerfStat:
             self._rows_done += 1
 
     def close(self) -> None:
-        """Stop sampling, print the last partial interval, the totals, and what never matched."""
+        """Stop sampling; print the last partial interval, the totals, and what never matched.
+
+        Harmless twice. Ctrl-C can end the wait for the sampler, but never what
+        follows it: the counts are always closed and the totals printed.
+        """
         if self._stop.is_set():
             return
         self._stop.set()
@@ -231,10 +279,26 @@ def stat(
 ) -> PerfStat:
     r"""Print a row of per-interval hit counts while the ``with`` block runs (OSv's ``perf stat``).
 
-    Each column is ``TRACEPOINT`` or ``TAG=TRACEPOINT`` (a name or a shell
-    wildcard). Rows go to ``out`` (default: stderr) every ``interval`` seconds,
-    at most ``rows`` of them; on exit, the last partial interval, a totals
-    line, and the names that never matched a declared tracepoint.
+    Rows go to ``out`` every ``interval`` seconds, at most ``rows`` of them; on
+    exit, the last partial interval, a totals line, and the names that never
+    matched a declared tracepoint. The header is printed again every 25 rows.
+
+    Args:
+        *columns: each ``TRACEPOINT`` or ``TAG=TRACEPOINT`` (a name or a shell
+            wildcard), at least one.
+        interval: seconds between rows, finite and above 0.
+        rows: print at most this many rows (None: no limit).
+        csv: comma-separated rows instead of the aligned table.
+        out: a text stream; stderr by default, as Linux ``perf`` does.
+
+    Returns:
+        The running ``PerfStat``; leave the ``with`` block (or ``close()``) to stop.
+
+    Raises:
+        TypeError: no column, a column not a str, ``interval`` not a number,
+            ``rows`` not an int, ``csv`` not a bool, or ``out`` not a stream.
+        ValueError: a column is malformed, ``interval`` is not above 0 and
+            finite, or ``rows`` is below 1.
 
     >>> import io
     >>> from osv_idioms.trace import tracepoint

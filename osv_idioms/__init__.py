@@ -9,9 +9,10 @@ A name is imported from its module the first time it is used, so that
 ``import osv_idioms`` (and ``python -m osv_idioms --version``) costs nothing
 until an idiom is wanted.
 
->>> import osv_idioms
->>> osv_idioms.Mutex is __import__("osv_idioms.locking").locking.Mutex
-True
+Examples:
+    >>> import osv_idioms
+    >>> osv_idioms.Mutex is __import__("osv_idioms.locking").locking.Mutex
+    True
 """
 
 from __future__ import annotations

@@ -12,13 +12,14 @@ waits (``threading.TIMEOUT_MAX``, about 292 years), waits for ever too; a
 negative number or nan is a ``ValueError``; anything else (a bool, a string)
 a ``TypeError``.
 
->>> from osv_idioms.checks import timeout
->>> timeout(None), timeout(0.5), timeout(float("inf"))
-(None, 0.5, None)
->>> timeout(-1)
-Traceback (most recent call last):
-...
-ValueError: timeout must be None or a number of seconds >= 0, got -1
+Examples:
+    >>> from osv_idioms.checks import timeout
+    >>> timeout(None), timeout(0.5), timeout(float("inf"))
+    (None, 0.5, None)
+    >>> timeout(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: timeout must be None or a number of seconds >= 0, got -1
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ def kind_of(value: object) -> str:
     Returns:
         ``"an int"``, ``"a str"``, ``"None"``.
 
-    >>> kind_of(3), kind_of(object()), kind_of(None)
-    ('an int', 'an object', 'None')
+    Examples:
+        >>> kind_of(3), kind_of(object()), kind_of(None)
+        ('an int', 'an object', 'None')
     """
     if value is None:
         return "None"
@@ -67,8 +69,9 @@ def arrived(value: object) -> str:
     Returns:
         ``"an int (3)"``, or ``"None"``.
 
-    >>> arrived(3), arrived(None), arrived("x" * 60)[:22]
-    ('an int (3)', 'None', "a str ('xxxxxxxxxxxxxx")
+    Examples:
+        >>> arrived(3), arrived(None), arrived("x" * 60)[:22]
+        ('an int (3)', 'None', "a str ('xxxxxxxxxxxxxx")
     """
     if value is None:
         return "None"
@@ -92,12 +95,13 @@ def timeout(value: object, what: str = "timeout") -> float | None:
         TypeError: ``value`` is not None or a number (a bool is not one).
         ValueError: ``value`` is negative or nan.
 
-    >>> from osv_idioms.checks import timeout
-    >>> timeout(10**30)   # longer than any timed wait can be: for ever
-    >>> timeout("3")
-    Traceback (most recent call last):
-    ...
-    TypeError: timeout must be None or a number of seconds >= 0, got a str ('3')
+    Examples:
+        >>> from osv_idioms.checks import timeout
+        >>> timeout(10**30)   # longer than any timed wait can be: for ever
+        >>> timeout("3")
+        Traceback (most recent call last):
+        ...
+        TypeError: timeout must be None or a number of seconds >= 0, got a str ('3')
     """
     if value is None:
         return None
@@ -123,13 +127,14 @@ def flag(value: object, what: str) -> bool:
     Raises:
         TypeError: ``value`` is not a bool.
 
-    >>> from osv_idioms.checks import flag
-    >>> flag(True, "rcu")
-    True
-    >>> flag("no", "rcu")
-    Traceback (most recent call last):
-    ...
-    TypeError: rcu must be True or False, got a str ('no')
+    Examples:
+        >>> from osv_idioms.checks import flag
+        >>> flag(True, "rcu")
+        True
+        >>> flag("no", "rcu")
+        Traceback (most recent call last):
+        ...
+        TypeError: rcu must be True or False, got a str ('no')
     """
     if isinstance(value, bool):
         return value
@@ -147,12 +152,13 @@ def check_callable(value: object, what: str, shape: str) -> None:
     Raises:
         TypeError: ``value`` is not callable, or is a coroutine function.
 
-    >>> from osv_idioms.checks import check_callable
-    >>> check_callable(print, "probe", "probe(name, args)")
-    >>> check_callable(3, "probe", "probe(name, args)")
-    Traceback (most recent call last):
-    ...
-    TypeError: probe must be callable as probe(name, args), got an int (3)
+    Examples:
+        >>> from osv_idioms.checks import check_callable
+        >>> check_callable(print, "probe", "probe(name, args)")
+        >>> check_callable(3, "probe", "probe(name, args)")
+        Traceback (most recent call last):
+        ...
+        TypeError: probe must be callable as probe(name, args), got an int (3)
     """
     if not callable(value):
         raise TypeError(f"{what} must be callable as {shape}, got {arrived(value)}")
@@ -180,9 +186,10 @@ def accepts(fn: Callable[..., Any], count: int) -> bool | None:
     Raises:
         ValueError: ``count`` is not an int from 0 to 255.
 
-    >>> from osv_idioms.checks import accepts
-    >>> accepts(lambda a, b=1: None, 2), accepts(lambda: None, 1), accepts(print, 3)
-    (True, False, True)
+    Examples:
+        >>> from osv_idioms.checks import accepts
+        >>> accepts(lambda a, b=1: None, 2), accepts(lambda: None, 1), accepts(print, 3)
+        (True, False, True)
     """
     given = cast("object", count)  # as called, whatever the annotations say
     if isinstance(given, bool) or not isinstance(given, int) or not 0 <= given <= 255:

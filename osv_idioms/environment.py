@@ -15,10 +15,11 @@ Each is read once, when the module it governs is first imported:
     of the library's multi-step state changes (see ``docs/threads.md``).
     Read by ``osv_idioms.interrupts``.
 
->>> sorted(VARIABLES)
-['OSV_IDIOMS_DEFER_INTERRUPTS', 'OSV_LOCKDEP', 'OSV_TRACE']
->>> trace_patterns(" mutex_* , ,sched_*")
-['mutex_*', 'sched_*']
+Examples:
+    >>> sorted(VARIABLES)
+    ['OSV_IDIOMS_DEFER_INTERRUPTS', 'OSV_LOCKDEP', 'OSV_TRACE']
+    >>> trace_patterns(" mutex_* , ,sched_*")
+    ['mutex_*', 'sched_*']
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ def trace_patterns(text: str | None = None) -> list[str]:
     Raises:
         TypeError: ``text`` is not a str or None.
 
-    >>> trace_patterns("mutex_*, sched_switch")
-    ['mutex_*', 'sched_switch']
+    Examples:
+        >>> trace_patterns("mutex_*, sched_switch")
+        ['mutex_*', 'sched_switch']
     """
     if text is not None and not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"trace_patterns() takes a str of patterns or None, got {kind_of(text)}")

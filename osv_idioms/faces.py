@@ -6,9 +6,10 @@ the API docs. ``present`` renames, as trio does for its whole API, every
 class and function a package exports (and their methods) to the package
 itself: ``osv_idioms.signals.Signal``.
 
->>> from osv_idioms.signals import Signal
->>> Signal.__module__, Signal.connect.__module__
-('osv_idioms.signals', 'osv_idioms.signals')
+Examples:
+    >>> from osv_idioms.signals import Signal
+    >>> Signal.__module__, Signal.connect.__module__
+    ('osv_idioms.signals', 'osv_idioms.signals')
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ def present(module_name: str, namespace: Mapping[str, object]) -> None:
     Raises:
         TypeError: ``module_name`` is not a str, or ``namespace`` not a mapping.
 
-    >>> def helper() -> None: ...
-    >>> helper.__module__ = "mypackage._impl"
-    >>> present("mypackage", {"__all__": ("helper",), "helper": helper})
-    >>> helper.__module__
-    'mypackage'
+    Examples:
+        >>> def helper() -> None: ...
+        >>> helper.__module__ = "mypackage._impl"
+        >>> present("mypackage", {"__all__": ("helper",), "helper": helper})
+        >>> helper.__module__
+        'mypackage'
     """
     if not isinstance(module_name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"module_name must be a str, got {kind_of(module_name)}")

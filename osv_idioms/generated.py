@@ -9,12 +9,13 @@ own, as attrs does for the methods it writes: tracebacks show the line that
 ran, ``inspect.getsource`` returns the source, and a debugger can step
 through it.
 
->>> import inspect
->>> double = compile_function("def double(x):\n    return 2 * x\n", "double", what="doctest")
->>> double(21), inspect.getsource(double).splitlines()[1]
-(42, '    return 2 * x')
->>> double.__code__.co_filename  # doctest: +ELLIPSIS
-'<osv_idioms generated doctest ...>'
+Examples:
+    >>> import inspect
+    >>> double = compile_function("def double(x):\n    return 2 * x\n", "double", what="doctest")
+    >>> double(21), inspect.getsource(double).splitlines()[1]
+    (42, '    return 2 * x')
+    >>> double.__code__.co_filename  # doctest: +ELLIPSIS
+    '<osv_idioms generated doctest ...>'
 """
 
 from __future__ import annotations
@@ -56,13 +57,14 @@ def compile_function(
         SyntaxError: ``source`` does not compile.
         ValueError: ``source`` does not define a function ``name``.
 
-    >>> import traceback
-    >>> fail = compile_function("def fail():\n    raise KeyError('x')\n", "fail", what="doc")
-    >>> try:
-    ...     fail()
-    ... except KeyError as error:
-    ...     print(traceback.format_tb(error.__traceback__)[-1].splitlines()[-1].strip())
-    raise KeyError('x')
+    Examples:
+        >>> import traceback
+        >>> fail = compile_function("def fail():\n    raise KeyError('x')\n", "fail", what="doc")
+        >>> try:
+        ...     fail()
+        ... except KeyError as error:
+        ...     print(traceback.format_tb(error.__traceback__)[-1].splitlines()[-1].strip())
+        raise KeyError('x')
     """
     for value, label in ((source, "source"), (name, "name"), (what, "what")):
         if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]

@@ -83,14 +83,15 @@ def deferred(fn: F) -> F:
     Raises:
         TypeError: ``fn`` has no Python code object (a builtin, say).
 
-    >>> from osv_idioms.interrupts import deferred
-    >>> @deferred
-    ... def move(source: list[int], target: list[int]) -> None:
-    ...     target.append(source.pop())   # never half done by Ctrl-C
-    >>> a, b = [1], []
-    >>> move(a, b)
-    >>> a, b
-    ([], [1])
+    Examples:
+        >>> from osv_idioms.interrupts import deferred
+        >>> @deferred
+        ... def move(source: list[int], target: list[int]) -> None:
+        ...     target.append(source.pop())   # never half done by Ctrl-C
+        >>> a, b = [1], []
+        >>> move(a, b)
+        >>> a, b
+        ([], [1])
     """
     _DEFERRED.add(_code_of(fn, "deferred"))
     return fn
@@ -108,9 +109,10 @@ def interruptible(fn: F) -> F:
     Raises:
         TypeError: ``fn`` has no Python code object.
 
-    >>> from osv_idioms.interrupts import interruptible
-    >>> @interruptible
-    ... def run_user_callback(callback: object) -> None: ...
+    Examples:
+        >>> from osv_idioms.interrupts import interruptible
+        >>> @interruptible
+        ... def run_user_callback(callback: object) -> None: ...
     """
     _INTERRUPTIBLE.add(_code_of(fn, "interruptible"))
     return fn
@@ -138,9 +140,10 @@ def call_interruptibly(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) ->
     Raises:
         TypeError: ``fn`` is not callable.
 
-    >>> from osv_idioms.interrupts import call_interruptibly
-    >>> call_interruptibly(max, 3, 7)
-    7
+    Examples:
+        >>> from osv_idioms.interrupts import call_interruptibly
+        >>> call_interruptibly(max, 3, 7)
+        7
     """
     if not callable(fn):
         raise TypeError(f"call_interruptibly() calls a callable, got {kind_of(fn)}")
@@ -175,12 +178,13 @@ def acquire_into(
         TypeError: ``held`` is not a list, or ``lock`` has no ``acquire``.
         ValueError: ``timeout`` is negative (other than -1) or nan.
 
-    >>> import threading
-    >>> from osv_idioms.interrupts import acquire_into
-    >>> lock, held = threading.Lock(), []
-    >>> acquire_into(held, lock), held == [lock], lock.locked()
-    (True, True, True)
-    >>> lock.release()
+    Examples:
+        >>> import threading
+        >>> from osv_idioms.interrupts import acquire_into
+        >>> lock, held = threading.Lock(), []
+        >>> acquire_into(held, lock), held == [lock], lock.locked()
+        (True, True, True)
+        >>> lock.release()
     """
     if not isinstance(held, list):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"acquire_into() notes the lock in a list, got {kind_of(held)}")
@@ -218,11 +222,12 @@ def call_into(results: list[R], fn: Callable[..., R], /, *args: Any, **kwargs: A
     Raises:
         TypeError: ``results`` is not a list, or ``fn`` is not callable.
 
-    >>> from osv_idioms.interrupts import call_into
-    >>> made = []
-    >>> call_into(made, dict, a=1)
-    >>> made
-    [{'a': 1}]
+    Examples:
+        >>> from osv_idioms.interrupts import call_into
+        >>> made = []
+        >>> call_into(made, dict, a=1)
+        >>> made
+        [{'a': 1}]
     """
     if not isinstance(results, list):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"call_into() puts the result in a list, got {kind_of(results)}")

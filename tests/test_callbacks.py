@@ -509,3 +509,17 @@ class TestWeaklyBoundMethodsAsValues:
         assert read is not None and anything is not None
         assert read[1] is anything[1] is weakref.ref(device)
         assert (read[0], anything[0]) == (Device.read, Device.anything)
+
+    def test_equal_even_after_thousands_of_other_methods_were_bound(self) -> None:
+        """A method's callbacks stay equal however many other methods were bound in between."""
+        device = Device()
+        before = bind_weak(device.read)
+
+        def make() -> Any:
+            def method(self: object) -> None: ...
+
+            return method
+
+        for _ in range(5000):  # more functions than the fast table of forwarders keeps
+            bind_weak(types.MethodType(make(), device))
+        assert bind_weak(device.read) == before

@@ -14,9 +14,10 @@ from osv_idioms._cli.talk import SLIDES
 from osv_idioms._cli.tour import run_tour
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, python: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """``python [python options] -m osv_idioms args``, in a child process."""
     return subprocess.run(
-        [sys.executable, "-m", "osv_idioms", *args],
+        [sys.executable, *python, "-m", "osv_idioms", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -111,3 +112,24 @@ class TestTour:
         )
         assert done.returncode == 0, done.stderr
         assert "[30/30] Resources" in done.stdout
+
+
+class TestLightStart:
+    def test_version_imports_none_of_the_idioms(self) -> None:
+        """``--version`` loads the command line and nothing of trace, locking, rcu and the rest."""
+        done = run_cli("--version", python=("-X", "importtime"))
+        assert done.returncode == 0
+        loaded = {
+            line.rsplit("|", 1)[-1].strip()
+            for line in done.stderr.splitlines()
+            if line.startswith("import time:")
+        }
+        ours = sorted(name for name in loaded if name.startswith("osv_idioms"))
+        assert ours == [
+            "osv_idioms",
+            "osv_idioms._cli",
+            "osv_idioms._cli.main",
+            "osv_idioms._cli.parser",
+            "osv_idioms._cli.programs",
+            "osv_idioms._cli.talk",
+        ]

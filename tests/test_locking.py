@@ -77,6 +77,31 @@ class TestMutex:
             seen = in_thread(lambda: (m.owned(), m.owner, m.depth, m.try_lock()))
         assert seen == (False, threading.current_thread(), 1, False)
 
+    def test_statistics_from_the_owner_and_from_another_thread(self, mode: str) -> None:
+        """One frozen record of owner and depth, the same read by the owner and by others."""
+        m = Mutex("stats")
+        with m, m:
+            mine = m.statistics()
+            theirs = in_thread(m.statistics)
+        assert mine == theirs
+        assert (mine.locked, mine.owner, mine.owner_ident, mine.depth) == (
+            True,
+            threading.current_thread(),
+            threading.get_ident(),
+            2,
+        )
+        assert in_thread(m.statistics) == locking.MutexStatistics(
+            "stats", "stats", False, None, 0, 0
+        )
+
+    def test_the_c_locks_repr_still_says_owner_and_count(self) -> None:
+        """What another thread's view of a mutex is read from: this interpreter's RLock repr."""
+        lock = threading.RLock()
+        with lock, lock:
+            held = repr(lock)
+        assert f" owner={threading.get_ident()} count=2 " in held
+        assert " owner=0 count=0 " in repr(lock)
+
     def test_acquire_protocol_matches_rlock(self, mode: str) -> None:
         """``acquire(blocking, timeout)`` returns, times out and checks arguments as RLock does."""
         m, r = Mutex("proto"), threading.RLock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -187,6 +188,45 @@ class TestWeakPtr:
         first.reset()
         assert (second.weak_count, first.lock()) == (1, None)
         owner.release()
+
+    def test_handles_left_at_exit_close_their_resources_quietly(self, tmp_path: Any) -> None:
+        """Handles still held in module globals as the interpreter shuts down close, and print nothing.
+
+        Their ``__del__`` then runs after the library's module globals may
+        already be gone (on the free-threaded build they were), so releasing
+        must need none of them; the unreleased ones close their resources.
+        """
+        script = tmp_path / "leftover.py"
+        script.write_text(
+            "import threading\n"
+            "from osv_idioms.refcount import IntrusivePtr, IntrusiveRefCounted, make_shared\n"
+            "class Device:\n"
+            "    def close(self) -> None:\n"
+            "        print('device closed', flush=True)\n"
+            "class File(IntrusiveRefCounted):\n"
+            "    def close(self) -> None:\n"
+            "        print('file closed', flush=True)\n"
+            "owner = make_shared(Device)\n"
+            "monitor = owner.weak()\n"
+            "kept = owner.clone()\n"
+            "ref = IntrusivePtr(File())\n"
+            "def use(handle):\n"
+            "    with handle:\n"
+            "        pass\n"
+            "user = threading.Thread(target=use, args=(owner.clone(),))\n"
+            "user.start()\n"
+            "user.join()\n"
+            "owner.release()\n"
+            "print('done', flush=True)\n",
+            encoding="utf-8",
+        )
+        done = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert (done.returncode, done.stderr) == (0, "")
+        lines = done.stdout.splitlines()
+        assert lines[0] == "done"
+        assert sorted(lines[1:]) == ["device closed", "file closed"]
 
 
 class TestSharedFromThis:

@@ -806,7 +806,8 @@ class TestAsync:
         assert caught.value.__notes__[0].endswith("of <Signal[[int]] 'r'>")
         with pytest.raises(ExceptionGroup) as grouped:
             asyncio.run(grouping.aemit(1))
-        assert len(grouped.value.exceptions) == 2
+        assert [(type(e), e.args) for e in grouped.value.exceptions] == [(ValueError, (1,))] * 2
+        assert str(grouped.value) == f"2 slots of {grouping!r} raised (2 sub-exceptions)"
 
 
 class TestWeaklyBoundSlots:
@@ -866,3 +867,36 @@ class TestPriorityProperty:
             signal.connect(lambda number=number: order.append(number), priority=priority)  # type: ignore[misc]
         signal.emit()
         assert order == sorted(range(len(priorities)), key=lambda n: -priorities[n])
+
+
+class TestGeneratedSource:
+    def test_a_traceback_through_an_emit_shows_the_line_that_called_the_slot(self) -> None:
+        """The emit is generated, and its source registered: tracebacks show its lines."""
+        import traceback
+
+        signal = Signal[[int]]()
+
+        def broken(value: int) -> None:
+            raise LookupError(value)
+
+        signal.connect(broken)
+        with pytest.raises(LookupError) as raised:
+            signal.emit(1)
+        frames = traceback.extract_tb(raised.value.__traceback__)
+        emit = next(frame for frame in frames if frame.name == "emit")
+        assert emit.filename.startswith("<osv_idioms generated Signal.emit, 1 argument")
+        assert emit.line == "call(arg1)"
+
+    def test_getsource_reads_the_emit_and_a_weak_forwarder(self) -> None:
+        """``inspect.getsource`` works on generated code, as on any function."""
+        import inspect
+
+        from osv_idioms.callbacks import bind_weak
+
+        emit_source = inspect.getsource(Signal[[int, str]].emit)
+        assert emit_source.startswith("def emit(self, arg1, arg2, /):")
+
+        recorder = Recorder([])
+        forwarder = bind_weak(recorder.on_value).__func__  # type: ignore[attr-defined]
+        # (the forwarder itself, not the method it wraps, which getsource would unwrap to)
+        assert inspect.getsource(forwarder.__code__).startswith("def forward(__ref, value):")

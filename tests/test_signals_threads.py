@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from osv_idioms.callbacks import bind_weak
 from osv_idioms.signals import Connection, Signal
 from tests._threads import JOIN_TIMEOUT_S, run_threads
 
@@ -187,3 +188,22 @@ def test_first_use_from_many_threads_makes_one_signal(kind: type[Panel | Slotted
         assert len({id(signal) for signal in seen}) == 1
         panel.clicked.emit(0)
         assert sorted(got) == list(range(EMITTERS))
+
+
+def test_bind_weak_from_many_threads_is_one_callback() -> None:
+    """Threads binding one method of one object at once all get equal callbacks."""
+
+    class Panel:
+        def on_click(self, x: int) -> None: ...
+
+    panel = Panel()
+    made: list[object] = []
+
+    def bind_many() -> None:
+        made.extend(bind_weak(panel.on_click) for _ in range(ROUNDS // 10))
+
+    run_threads([bind_many] * EMITTERS)
+    first = made[0]
+    assert len(made) == EMITTERS * (ROUNDS // 10)
+    assert all(callback == first for callback in made)
+    assert len(set(made)) == 1

@@ -9,13 +9,14 @@ calling an empty one raises ``BadFunctionCall`` instead of ``'NoneType'
 object is not callable``; ``bind`` checks its arguments when it binds; and
 ``bind_weak`` binds a method without keeping its object alive.
 
->>> from osv_idioms.callbacks import Function, bind
->>> class Device:
-...     def read(self, size: int) -> bytes:
-...         return b"x" * size
->>> read_callback: Function[[int], bytes] = Function[[int], bytes](Device().read)
->>> read_callback(3)
-b'xxx'
+Examples:
+    >>> from osv_idioms.callbacks import Function, bind
+    >>> class Device:
+    ...     def read(self, size: int) -> bytes:
+    ...         return b"x" * size
+    >>> read_callback: Function[[int], bytes] = Function[[int], bytes](Device().read)
+    >>> read_callback(3)
+    b'xxx'
 """
 
 # The placeholders are spelled as in C++ (``_1``), which pyright reads as private.

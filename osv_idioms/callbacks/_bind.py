@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
+import threading
 import types
 import weakref
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast, final, overload
 from ..checks import kind_of
 from ..errors import ExpiredCallbackError
 from ..generated import compile_function
+from ..interrupts import deferred
 from ._shape import describe, signature_of
 
 P = ParamSpec("P")
@@ -151,21 +154,30 @@ def _why_not_weakly(method: object) -> TypeError:
     )
 
 
-# The forwarder of each method's function, with its defaults. Functions hash
-# by identity, so this is the cheapest lookup there is; it is emptied when it
-# grows past _FORWARDERS_KEPT, for programs that make methods in a loop.
+# The forwarder of each method's function. Functions hash by identity, so the
+# first table is the cheapest lookup there is; it is emptied when it grows past
+# _FORWARDERS_KEPT, for programs that make methods in a loop. The second holds
+# every forwarder for as long as its function lives, so that one function always
+# has one forwarder: two bind_weak of one method are equal only if they share it.
 _forwarders: dict[object, Callable[..., Any]] = {}
 _FORWARDERS_KEPT = 4096
+_every_forwarder: weakref.WeakKeyDictionary[Any, Callable[..., Any]] = weakref.WeakKeyDictionary()
+_forwarders_lock = threading.Lock()
+os.register_at_fork(after_in_child=getattr(_forwarders_lock, "_at_fork_reinit"))  # noqa: B009
 
 
+@deferred  # the lock is taken by a with statement
 def _learn_forwarder(func: object, method: object) -> Callable[..., Any]:
-    """Make, keep and return ``func``'s forwarder (``func`` is whatever ``__func__`` held)."""
+    """Find or make ``func``'s one forwarder, and keep it in the fast table too."""
     if not isinstance(func, types.FunctionType):  # a method of a builtin function, say
         raise _why_not_weakly(method)
-    forward = _forwarder(func)
-    if len(_forwarders) >= _FORWARDERS_KEPT:
-        _forwarders.clear()
-    _forwarders[func] = forward
+    with _forwarders_lock:  # two threads binding a new method at once agree on one
+        forward = _every_forwarder.get(func)
+        if forward is None:
+            forward = _every_forwarder[func] = _forwarder(func)
+        if len(_forwarders) >= _FORWARDERS_KEPT:
+            _forwarders.clear()
+        _forwarders[func] = forward
     return forward
 
 
@@ -217,14 +229,15 @@ def weakly_bound(callback: object) -> tuple[Callable[..., Any], weakref.ref[Any]
     Returns:
         ``(function, weak reference)``, or None.
 
-    >>> class Panel:
-    ...     def on_click(self) -> None: ...
-    >>> panel = Panel()
-    >>> function, ref = weakly_bound(bind_weak(panel.on_click))
-    >>> function is Panel.on_click, ref() is panel
-    (True, True)
-    >>> weakly_bound(panel.on_click) is None
-    True
+    Examples:
+        >>> class Panel:
+        ...     def on_click(self) -> None: ...
+        >>> panel = Panel()
+        >>> function, ref = weakly_bound(bind_weak(panel.on_click))
+        >>> function is Panel.on_click, ref() is panel
+        (True, True)
+        >>> weakly_bound(panel.on_click) is None
+        True
     """
     if type(callback) is types.MethodType and getattr(callback.__func__, "__bind_weak__", False):
         function = cast("Callable[..., Any]", getattr(callback.__func__, "__wrapped__"))  # noqa: B009
@@ -263,16 +276,17 @@ def bind(fn: Callable[..., R], /, *args: object, **kwargs: object) -> Callable[.
         TypeError: ``fn`` is not callable, or its signature cannot take the
             arguments (placeholders count as arguments).
 
-    >>> from osv_idioms.callbacks import _1, bind
-    >>> def read(device: str, offset: int, size: int) -> str:
-    ...     return f"{device}: {size} bytes at {offset}"
-    >>> read_callback = bind(read, "sda", size=512, offset=_1)
-    >>> read_callback(4096)
-    'sda: 512 bytes at 4096'
-    >>> bind(read, "sda", 1, 2, 3)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    TypeError: can't bind read(device: str, ...) -> str to ('sda', 1, 2, 3): too many positional ...
+    Examples:
+        >>> from osv_idioms.callbacks import _1, bind
+        >>> def read(device: str, offset: int, size: int) -> str:
+        ...     return f"{device}: {size} bytes at {offset}"
+        >>> read_callback = bind(read, "sda", size=512, offset=_1)
+        >>> read_callback(4096)
+        'sda: 512 bytes at 4096'
+        >>> bind(read, "sda", 1, 2, 3)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: can't bind read(device: str, ...) -> str to ('sda', 1, 2, 3): too many ...
     """
     if not callable(fn):
         raise TypeError(f"can't bind {fn!r}: {kind_of(fn)} is not callable")
@@ -302,20 +316,23 @@ def bind_weak(method: Callable[..., R], /, *args: object, **kwargs: object) -> C
         TypeError: as ``bind``, or ``method`` is not a bound method of a
             Python function, or its object cannot be referenced weakly.
 
-    >>> import gc
-    >>> from osv_idioms.callbacks import bind_weak
-    >>> class Device:
-    ...     def read(self, size: int) -> bytes:
-    ...         return bytes(size)
-    >>> device = Device()
-    >>> read_callback = bind_weak(device.read)
-    >>> read_callback(2)
-    b'\x00\x00'
-    >>> del device; _ = gc.collect()
-    >>> read_callback(2)
-    Traceback (most recent call last):
-    ...
-    osv_idioms.errors.ExpiredCallbackError: can't call Device.read: its object was garbage-collected
+    Examples:
+        >>> import gc
+        >>> from osv_idioms.callbacks import bind_weak
+        >>> class Device:
+        ...     def read(self, size: int) -> bytes:
+        ...         return bytes(size)
+        >>> device = Device()
+        >>> read_callback = bind_weak(device.read)
+        >>> read_callback(2)
+        b'\x00\x00'
+        >>> del device; _ = gc.collect()
+        >>> from osv_idioms.errors import ExpiredCallbackError
+        >>> try:
+        ...     read_callback(2)
+        ... except ExpiredCallbackError as expired:
+        ...     print(expired)
+        can't call Device.read: its object was garbage-collected
     """
     # The result is a bound method of a forwarder that has the method's own
     # parameters, bound to the weak reference: making one is a weak reference, a

@@ -22,11 +22,12 @@ class Arity(NamedTuple):
         keywords: its keyword-only parameters without a default, which no
             call made of positional arguments alone can satisfy.
 
-    >>> from osv_idioms.callbacks import arity
-    >>> arity(lambda level, flags=0, *rest: None)
-    Arity(required=1, maximum=None, keywords=())
-    >>> arity(lambda level, flags=0: None).accepts(3)
-    False
+    Examples:
+        >>> from osv_idioms.callbacks import arity
+        >>> arity(lambda level, flags=0, *rest: None)
+        Arity(required=1, maximum=None, keywords=())
+        >>> arity(lambda level, flags=0: None).accepts(3)
+        False
     """
 
     required: int
@@ -86,11 +87,12 @@ def arity(fn: Callable[..., object]) -> Arity | None:
         How many positional arguments it needs and takes, and the keyword-only
         ones it needs; None if that cannot be known.
 
-    >>> from osv_idioms.callbacks import arity
-    >>> class Device:
-    ...     def read(self, size: int, *, timeout: float) -> bytes: ...
-    >>> arity(Device().read)
-    Arity(required=1, maximum=1, keywords=('timeout',))
+    Examples:
+        >>> from osv_idioms.callbacks import arity
+        >>> class Device:
+        ...     def read(self, size: int, *, timeout: float) -> bytes: ...
+        >>> arity(Device().read)
+        Arity(required=1, maximum=1, keywords=('timeout',))
     """
     if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
         return _without_self(_from_code(fn.__func__))
@@ -176,10 +178,11 @@ def describe(fn: object) -> str:
     Returns:
         Its qualified name and signature, or its type's name when it has none.
 
-    >>> from osv_idioms.callbacks import describe
-    >>> def on_irq(level: int) -> None: ...
-    >>> describe(on_irq)
-    'on_irq(level: int) -> None'
+    Examples:
+        >>> from osv_idioms.callbacks import describe
+        >>> def on_irq(level: int) -> None: ...
+        >>> describe(on_irq)
+        'on_irq(level: int) -> None'
     """
     if callable(fn):
         fn = inspect.unwrap(fn)

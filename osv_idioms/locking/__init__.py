@@ -7,15 +7,16 @@ fires ``mutex_lock`` / ``mutex_lock_wait`` tracepoints, ``with_lock`` taking
 several locks without deadlock, ``drop_lock``, and lock-order checking that
 reports an inversion before it can deadlock.
 
->>> from osv_idioms.locking import Mutex, with_lock
->>> accounts, audit = Mutex("accounts"), Mutex("audit")
->>> with with_lock(audit, accounts):   # any order: no deadlock with (accounts, audit)
-...     accounts.owned() and audit.owned()
-True
-
 Lock-order checking is off by default and then costs nothing; switch it on
 with ``check_lock_order(True)``, or ``OSV_LOCKDEP=1`` in the environment
 (see ``osv_idioms.environment``).
+
+Examples:
+    >>> from osv_idioms.locking import Mutex, with_lock
+    >>> accounts, audit = Mutex("accounts"), Mutex("audit")
+    >>> with with_lock(audit, accounts):   # any order: no deadlock with (accounts, audit)
+    ...     accounts.owned() and audit.owned()
+    True
 """
 
 from __future__ import annotations

@@ -42,18 +42,19 @@ def check_lock_order(
             str, or ``on_report`` not callable.
         ValueError: ``action`` is not one of the three.
 
-    >>> from osv_idioms.locking import Mutex
-    >>> reports = []
-    >>> check_lock_order(True, action="record", on_report=reports.append)
-    >>> a, b = Mutex("ra"), Mutex("rb")
-    >>> with a, b:
-    ...     pass
-    >>> with b, a:   # reported, and taken
-    ...     pass
-    >>> print(reports[0].splitlines()[0])  # doctest: +NORMALIZE_WHITESPACE
-    lock order inversion: thread 'MainThread' takes 'ra' while holding 'rb',
-    but 'ra' -> 'rb' was seen before; these orders can deadlock
-    >>> check_lock_order(False); reset_lock_order()
+    Examples:
+        >>> from osv_idioms.locking import Mutex
+        >>> reports = []
+        >>> check_lock_order(True, action="record", on_report=reports.append)
+        >>> a, b = Mutex("ra"), Mutex("rb")
+        >>> with a, b:
+        ...     pass
+        >>> with b, a:   # reported, and taken
+        ...     pass
+        >>> print(reports[0].splitlines()[0])  # doctest: +NORMALIZE_WHITESPACE
+        lock order inversion: thread 'MainThread' takes 'ra' while holding 'rb',
+        but 'ra' -> 'rb' was seen before; these orders can deadlock
+        >>> check_lock_order(False); reset_lock_order()
     """
     checks.flag(on, "on")
     checks.flag(all_locks, "all_locks")

@@ -70,10 +70,11 @@ class MutexStatistics:
         owner_ident: that thread's ``threading.get_ident()``; 0 when free.
         depth: how many times the owner holds it; 0 when free.
 
-    >>> m = Mutex("stats")
-    >>> with m, m:
-    ...     m.statistics().depth
-    2
+    Examples:
+        >>> m = Mutex("stats")
+        >>> with m, m:
+        ...     m.statistics().depth
+        2
     """
 
     name: str | None

@@ -190,13 +190,14 @@ class with_lock:
         ValueError: ``timeout`` is negative or nan.
         LockTimeout: on entry, the timeout passed first; none is held.
 
-    >>> import threading
-    >>> a, b = threading.Lock(), Mutex("b")
-    >>> with with_lock(a, b):
-    ...     (a.locked(), b.owned())
-    (True, True)
-    >>> a.locked(), b.owned()
-    (False, False)
+    Examples:
+        >>> import threading
+        >>> a, b = threading.Lock(), Mutex("b")
+        >>> with with_lock(a, b):
+        ...     (a.locked(), b.owned())
+        (True, True)
+        >>> a.locked(), b.owned()
+        (False, False)
     """
 
     __slots__ = ("_locks", "_timeout")
@@ -355,13 +356,14 @@ class drop_lock:
         LockNotHeldError: on entry, the calling thread does not hold it.
         RuntimeError: on entry, it holds it more than once; nothing changes.
 
-    >>> m = Mutex("queue")
-    >>> with m:
-    ...     with drop_lock(m):
-    ...         inside = m.owned()
-    ...     after = m.owned()
-    >>> inside, after
-    (False, True)
+    Examples:
+        >>> m = Mutex("queue")
+        >>> with m:
+        ...     with drop_lock(m):
+        ...         inside = m.owned()
+        ...     after = m.owned()
+        >>> inside, after
+        (False, True)
     """
 
     __slots__ = ("_lock", "_original")
@@ -420,11 +422,12 @@ def assert_held(lock: object) -> None:
         LockNotHeldError: the calling thread does not hold it.
         TypeError: ``lock`` is not a lock, or one whose state can't be read.
 
-    >>> m = Mutex("db")
-    >>> assert_held(m)
-    Traceback (most recent call last):
-    ...
-    osv_idioms.errors.LockNotHeldError: mutex 'db' is not held by thread 'MainThread'
+    Examples:
+        >>> m = Mutex("db")
+        >>> assert_held(m)
+        Traceback (most recent call last):
+        ...
+        osv_idioms.errors.LockNotHeldError: mutex 'db' is not held by thread 'MainThread'
     """
     is_owned = getattr(lock, "_is_owned", None)
     if callable(is_owned):

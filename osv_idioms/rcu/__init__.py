@@ -7,21 +7,22 @@ keeps an old snapshot alive for whoever still holds it; what RCU adds is
 reads no writer ever blocks, and *closing* what was replaced (devices, files,
 connections) only once no reader can still be using it.
 
->>> from osv_idioms.rcu import RcuPtr, read_lock, dispose, barrier
->>> class Device:
-...     closed = False
-...     def close(self) -> None:
-...         self.closed = True
->>> devices = RcuPtr((Device(),))
->>> with read_lock():
-...     (current,) = devices.read()
-...     old = devices.assign((Device(),))   # a writer replaces the list...
-...     dispose(old[0])                      # ...and retires the old device
-...     current.closed                       # a reader's value is never closed under it
-False
->>> barrier()                                # every queued retirement has now run
->>> old[0].closed
-True
+Examples:
+    >>> from osv_idioms.rcu import RcuPtr, read_lock, dispose, barrier
+    >>> class Device:
+    ...     closed = False
+    ...     def close(self) -> None:
+    ...         self.closed = True
+    >>> devices = RcuPtr((Device(),))
+    >>> with read_lock():
+    ...     (current,) = devices.read()
+    ...     old = devices.assign((Device(),))   # a writer replaces the list...
+    ...     dispose(old[0])                      # ...and retires the old device
+    ...     current.closed                       # a reader's value is never closed under it
+    False
+    >>> barrier()                                # every queued retirement has now run
+    >>> old[0].closed
+    True
 """
 
 from __future__ import annotations

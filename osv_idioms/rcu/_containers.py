@@ -118,11 +118,12 @@ class Draft(Generic[T]):
     Args:
         value: the copy of the current value.
 
-    >>> ptr = RcuPtr(("eth0",))
-    >>> with ptr.copy_update() as draft:
-    ...     draft.value = (*draft.value, "eth1")
-    >>> ptr.read()
-    ('eth0', 'eth1')
+    Examples:
+        >>> ptr = RcuPtr(("eth0",))
+        >>> with ptr.copy_update() as draft:
+        ...     draft.value = (*draft.value, "eth1")
+        >>> ptr.read()
+        ('eth0', 'eth1')
     """
 
     __slots__ = ("value",)
@@ -221,17 +222,18 @@ class RcuPtr(_Published, Generic[T]):
         TypeError: ``domain`` is not an ``RcuDomain``, ``name`` not a str, or
             ``retire`` not callable.
 
-    >>> from osv_idioms.rcu import read_lock
-    >>> devices = RcuPtr(("eth0",))
-    >>> with read_lock():
-    ...     devices.read()
-    ('eth0',)
-    >>> devices.assign(("eth0", "eth1"))
-    ('eth0',)
-    >>> with devices.copy_update() as draft:
-    ...     draft.value = draft.value + ("lo",)
-    >>> devices.read()
-    ('eth0', 'eth1', 'lo')
+    Examples:
+        >>> from osv_idioms.rcu import read_lock
+        >>> devices = RcuPtr(("eth0",))
+        >>> with read_lock():
+        ...     devices.read()
+        ('eth0',)
+        >>> devices.assign(("eth0", "eth1"))
+        ('eth0',)
+        >>> with devices.copy_update() as draft:
+        ...     draft.value = draft.value + ("lo",)
+        >>> devices.read()
+        ('eth0', 'eth1', 'lo')
     """
 
     __slots__ = ("_value",)
@@ -319,13 +321,14 @@ class RcuList(_Published, Generic[T]):
         TypeError: ``items`` is not iterable, ``domain`` not an ``RcuDomain``,
             ``name`` not a str, or ``retire`` not callable.
 
-    >>> handlers = RcuList(["log"])
-    >>> handlers.append("audit")
-    >>> [h for h in handlers], len(handlers), "log" in handlers
-    (['log', 'audit'], 2, True)
-    >>> handlers.remove("log")
-    >>> handlers.snapshot()
-    ('audit',)
+    Examples:
+        >>> handlers = RcuList(["log"])
+        >>> handlers.append("audit")
+        >>> [h for h in handlers], len(handlers), "log" in handlers
+        (['log', 'audit'], 2, True)
+        >>> handlers.remove("log")
+        >>> handlers.snapshot()
+        ('audit',)
     """
 
     __slots__ = ("_items",)
@@ -496,14 +499,15 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         TypeError: ``items`` is not a mapping or pairs, ``domain`` not an
             ``RcuDomain``, ``name`` not a str, or ``retire`` not callable.
 
-    >>> routes = RcuDict({"10.0.0.0/8": "eth0"})
-    >>> routes["192.168.0.0/16"] = "wlan0"
-    >>> routes.get("10.0.0.0/8"), len(routes)
-    ('eth0', 2)
-    >>> routes.remove("10.0.0.0/8")
-    'eth0'
-    >>> dict(routes.snapshot())
-    {'192.168.0.0/16': 'wlan0'}
+    Examples:
+        >>> routes = RcuDict({"10.0.0.0/8": "eth0"})
+        >>> routes["192.168.0.0/16"] = "wlan0"
+        >>> routes.get("10.0.0.0/8"), len(routes)
+        ('eth0', 2)
+        >>> routes.remove("10.0.0.0/8")
+        'eth0'
+        >>> dict(routes.snapshot())
+        {'192.168.0.0/16': 'wlan0'}
     """
 
     __slots__ = ("_map",)
@@ -619,12 +623,13 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         Raises:
             TypeError: ``items`` is neither, or ``retire`` is not callable.
 
-        >>> import osv_idioms.rcu as rcu
-        >>> closed = []
-        >>> ports = RcuDict({"a": 1}, retire=closed.append)
-        >>> ports.update({"a": 2, "b": 3}); ports["b"] = 4; rcu.barrier()
-        >>> closed, dict(ports)
-        ([1, 3], {'a': 2, 'b': 4})
+        Examples:
+            >>> import osv_idioms.rcu as rcu
+            >>> closed = []
+            >>> ports = RcuDict({"a": 1}, retire=closed.append)
+            >>> ports.update({"a": 2, "b": 3}); ports["b"] = 4; rcu.barrier()
+            >>> closed, dict(ports)
+            ([1, 3], {'a': 2, 'b': 4})
         """
         more = _dict_of(items, "RcuDict.update()")
         _check_retire(retire)

@@ -31,8 +31,9 @@ def synchronize(timeout: float | None = None) -> None:
         RuntimeError: called inside a read section of the default domain.
         GracePeriodTimeout: ``timeout`` seconds passed first.
 
-    >>> from osv_idioms.rcu import synchronize
-    >>> synchronize(timeout=10)   # no section is open: returns at once
+    Examples:
+        >>> from osv_idioms.rcu import synchronize
+        >>> synchronize(timeout=10)   # no section is open: returns at once
     """
     default_domain.synchronize(timeout)
 
@@ -47,9 +48,10 @@ def call_rcu(fn: Callable[[*_Ts], object], *args: *_Ts) -> None:
     Raises:
         TypeError: ``fn`` is not callable.
 
-    >>> from osv_idioms.rcu import barrier, call_rcu
-    >>> call_rcu(print, "after a grace period"); barrier()
-    after a grace period
+    Examples:
+        >>> from osv_idioms.rcu import barrier, call_rcu
+        >>> call_rcu(print, "after a grace period"); barrier()
+        after a grace period
     """
     default_domain.call_rcu(fn, *args)
 
@@ -64,8 +66,9 @@ def barrier(timeout: float | None = None) -> None:
         RuntimeError: called inside a read section, or by an RCU callback.
         GracePeriodTimeout: ``timeout`` seconds passed first.
 
-    >>> from osv_idioms.rcu import barrier
-    >>> barrier(timeout=10)
+    Examples:
+        >>> from osv_idioms.rcu import barrier
+        >>> barrier(timeout=10)
     """
     default_domain.barrier(timeout)
 
@@ -79,11 +82,12 @@ def dispose(resource: Any) -> None:
     Raises:
         TypeError: ``resource`` has no ``close()``.
 
-    >>> import io
-    >>> from osv_idioms.rcu import barrier, dispose
-    >>> stream = io.StringIO()
-    >>> dispose(stream); barrier(); stream.closed
-    True
+    Examples:
+        >>> import io
+        >>> from osv_idioms.rcu import barrier, dispose
+        >>> stream = io.StringIO()
+        >>> dispose(stream); barrier(); stream.closed
+        True
     """
     default_domain.dispose(resource)
 

@@ -76,14 +76,15 @@ class Reader:
         TypeError: ``domain`` is not an ``RcuDomain``, or ``thread`` not a
             ``threading.Thread``.
 
-    >>> domain = RcuDomain("doc-reader")
-    >>> section = domain.read_lock()
-    >>> with section, section:
-    ...     section.nesting
-    2
-    >>> section.nesting
-    0
-    >>> domain.close()
+    Examples:
+        >>> domain = RcuDomain("doc-reader")
+        >>> section = domain.read_lock()
+        >>> with section, section:
+        ...     section.nesting
+        2
+        >>> section.nesting
+        0
+        >>> domain.close()
     """
 
     __slots__ = ("__weakref__", "_domain", "nesting", "period", "thread")
@@ -177,9 +178,10 @@ class RcuStatistics:
         callbacks_run: how many have run (or, raising, been reported).
         closed: whether ``close()`` has shut the domain.
 
-    >>> stats = RcuDomain("doc-record").statistics()
-    >>> stats.readers, stats.pending, stats.closed   # the thread that made it has a record
-    (1, 0, False)
+    Examples:
+        >>> stats = RcuDomain("doc-record").statistics()
+        >>> stats.readers, stats.pending, stats.closed   # the thread that made it has a record
+        (1, 0, False)
     """
 
     name: str
@@ -207,12 +209,13 @@ class RcuDomain:
         TypeError: ``name`` is not a str, or ``on_error`` is not callable with
             two arguments.
 
-    >>> domain = RcuDomain("doc")
-    >>> with domain.read_lock():
-    ...     domain.in_read_section()
-    True
-    >>> domain.synchronize()
-    >>> domain.close()
+    Examples:
+        >>> domain = RcuDomain("doc")
+        >>> with domain.read_lock():
+        ...     domain.in_read_section()
+        True
+        >>> domain.synchronize()
+        >>> domain.close()
     """
 
     __slots__ = (

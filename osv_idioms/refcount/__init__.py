@@ -7,16 +7,17 @@ ownership of resources: when a device, file or pool is shared, nothing says
 when the last user is done so it can be closed then, and ``__del__`` is
 neither deterministic nor safe. These handles are.
 
->>> from osv_idioms.refcount import make_shared
->>> class Device:
-...     closed = False
-...     def close(self) -> None:
-...         self.closed = True
->>> with make_shared(Device) as driver:
-...     user = driver.clone()
->>> user.get().closed       # the driver let go; the user still owns it
-False
->>> user.release()          # the last owner: closed now, in this thread
+Examples:
+    >>> from osv_idioms.refcount import make_shared
+    >>> class Device:
+    ...     closed = False
+    ...     def close(self) -> None:
+    ...         self.closed = True
+    >>> with make_shared(Device) as driver:
+    ...     user = driver.clone()
+    >>> user.get().closed       # the driver let go; the user still owns it
+    False
+    >>> user.release()          # the last owner: closed now, in this thread
 """
 
 from __future__ import annotations

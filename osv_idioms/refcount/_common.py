@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 __all__ = ("close_if_closeable", "described", "stripe_for")
 
@@ -13,11 +14,12 @@ def close_if_closeable(obj: object) -> None:
     Args:
         obj: the resource whose last owner let go.
 
-    >>> class Device:
-    ...     def close(self) -> None:
-    ...         print("closed")
-    >>> close_if_closeable(Device()); close_if_closeable(42)
-    closed
+    Examples:
+        >>> class Device:
+        ...     def close(self) -> None:
+        ...         print("closed")
+        >>> close_if_closeable(Device()); close_if_closeable(42)
+        closed
     """
     close = getattr(obj, "close", None)
     if callable(close):
@@ -29,12 +31,23 @@ def described(obj: object) -> str:
     return f"{type(obj).__name__} object at {id(obj):#x}"
 
 
-# A fixed set of locks, picked by identity: a count or a weak count changes under
-# one of them, so no object needs a lock of its own. 64 keeps two threads working
-# on different objects from meeting on one lock more than 1 time in 64.
-_STRIPES = tuple(threading.Lock() for _ in range(64))
+def _striped_locks() -> Callable[[object], threading.Lock]:
+    """``stripe_for``, holding its locks in a closure rather than a module global.
+
+    A fixed set of locks, picked by identity: a count or a weak count changes
+    under one of them, so no object needs a lock of its own. 64 keeps two
+    threads working on different objects from meeting on one lock more than 1
+    time in 64. In a closure, because a reference released while the
+    interpreter shuts down may outlive this module's globals.
+    """
+    stripes = tuple(threading.Lock() for _ in range(64))
+    count = len(stripes)
+
+    def stripe_for(obj: object) -> threading.Lock:
+        """The lock ``obj``'s count changes under (the low 4 bits of an address are alignment)."""
+        return stripes[(id(obj) >> 4) % count]
+
+    return stripe_for
 
 
-def stripe_for(obj: object) -> threading.Lock:
-    """The lock ``obj``'s count changes under (the low 4 bits of an address are alignment)."""
-    return _STRIPES[(id(obj) >> 4) % len(_STRIPES)]
+stripe_for = _striped_locks()

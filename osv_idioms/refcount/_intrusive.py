@@ -38,6 +38,10 @@ class IntrusiveRefCounted:
 
     __slots__ = ("_osv_refs",)
     _osv_refs: int
+    # Reached through the class, not module globals: a reference released as the
+    # interpreter shuts down may outlive the globals.
+    _osv_stripe_for = staticmethod(stripe_for)
+    _osv_close_if_closeable = staticmethod(close_if_closeable)
 
     @property
     def ref_count(self) -> int:
@@ -47,7 +51,7 @@ class IntrusiveRefCounted:
     @deferred
     def add_ref(self) -> int:
         """Take a reference; return the new count."""
-        with stripe_for(self):
+        with self._osv_stripe_for(self):
             count = getattr(self, "_osv_refs", 0) + 1
             self._osv_refs = count
         return count
@@ -59,7 +63,7 @@ class IntrusiveRefCounted:
         Raises:
             RefCountError: the count is already 0; it stays 0.
         """
-        with stripe_for(self):
+        with self._osv_stripe_for(self):
             count = getattr(self, "_osv_refs", 0) - 1
             if count < 0:
                 raise RefCountError(
@@ -73,7 +77,7 @@ class IntrusiveRefCounted:
 
     def on_last_release(self) -> None:
         """Called when the count drops to 0; override it. By default calls ``close()``."""
-        close_if_closeable(self)
+        self._osv_close_if_closeable(self)
 
 
 T = TypeVar("T", bound=IntrusiveRefCounted)
@@ -96,16 +100,17 @@ def ref_if_positive(obj: T) -> IntrusivePtr[T] | None:
     Raises:
         TypeError: ``obj`` is not ``IntrusiveRefCounted``.
 
-    >>> class Node(IntrusiveRefCounted):
-    ...     pass
-    >>> node = Node()
-    >>> ref_if_positive(node) is None
-    True
-    >>> owner = IntrusivePtr(node)
-    >>> extra = ref_if_positive(node)
-    >>> node.ref_count
-    2
-    >>> extra.release(); owner.release()
+    Examples:
+        >>> class Node(IntrusiveRefCounted):
+        ...     pass
+        >>> node = Node()
+        >>> ref_if_positive(node) is None
+        True
+        >>> owner = IntrusivePtr(node)
+        >>> extra = ref_if_positive(node)
+        >>> node.ref_count
+        2
+        >>> extra.release(); owner.release()
     """
     if not isinstance(obj, IntrusiveRefCounted):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(
@@ -133,15 +138,16 @@ class IntrusivePtr(Handle, Generic[T]):
     Raises:
         TypeError: ``obj`` is not ``IntrusiveRefCounted``.
 
-    >>> class File(IntrusiveRefCounted):
-    ...     def close(self) -> None:
-    ...         print("closed")
-    >>> with IntrusivePtr(File()) as first:
-    ...     second = first.clone()
-    ...     first.get().ref_count
-    2
-    >>> second.release()
-    closed
+    Examples:
+        >>> class File(IntrusiveRefCounted):
+        ...     def close(self) -> None:
+        ...         print("closed")
+        >>> with IntrusivePtr(File()) as first:
+        ...     second = first.clone()
+        ...     first.get().ref_count
+        2
+        >>> second.release()
+        closed
     """
 
     __slots__ = ("_obj",)

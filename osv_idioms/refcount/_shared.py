@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 import itertools
+import sys
 import threading
 import warnings
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, cast, final
+from typing import Any, ClassVar, Generic, Self, TypeVar, cast, final
 
 from ..checks import accepts, check_callable, flag, kind_of
 from ..errors import BadWeakPtr, LeakedHandleError, ReleasedHandleError
@@ -47,29 +48,33 @@ def set_strict(on: bool) -> None:
     Raises:
         TypeError: ``on`` is not a bool.
 
-    >>> set_strict(True); set_strict(False)
+    Examples:
+        >>> set_strict(True); set_strict(False)
     """
     _Strict.on = flag(on, "on")
 
 
-_LAST = object()  # the bottom token: whoever pops it released the last owner
-_OWNER = object()
+# What this module's handles touch as they are collected (release, the lock of the
+# weak count, the bottom token) is reached through the objects, not module globals:
+# collected while the interpreter shuts down, a handle may outlive the globals.
 
 
 @final
 class _Control:
     """What the owners of one resource share.
 
-    The owners are counted as tokens in a list: ``[_LAST, _OWNER, ...]``, one
+    The owners are counted as tokens in a list: ``[LAST, None, ...]``, one
     per owner. ``list.append`` and ``list.pop`` are atomic (on the free-threaded
     build too), so cloning and releasing need no lock, and exactly one release
-    pops ``_LAST``: the last one, since the pops are ordered. While the
-    resource lives, ``_LAST`` is at the bottom; once it has been popped, any
+    pops ``LAST``: the last one, since the pops are ordered. While the
+    resource lives, ``LAST`` is at the bottom; once it has been popped, any
     token in the list is one that ``WeakPtr.lock()`` added too late and takes
     back (see there). ``weak`` counts the weak handles, under ``lock``.
     """
 
     __slots__ = ("defer", "deleter", "kind", "obj", "obj_id", "owners", "weak")
+
+    LAST: ClassVar[object] = object()  # the bottom token: whoever pops it released the last owner
 
     def __init__(self, obj: object, deleter: Deleter, defer: RcuDomain | None) -> None:
         self.obj: object = obj
@@ -77,23 +82,25 @@ class _Control:
         self.defer: RcuDomain | None = defer
         self.kind: type[object] = type(obj)  # kind and obj_id name it in messages,
         self.obj_id: int = id(obj)  # formatted only when one is shown
-        self.owners: list[object] = [_LAST]
+        self.owners: list[object] = [self.LAST]
         self.weak: int = 0
+
+    _stripe_for = staticmethod(stripe_for)
+
+    @property
+    def lock(self) -> threading.Lock:
+        """The lock the weak count changes under: one of a fixed set, so no lock per resource."""
+        return self._stripe_for(self)
 
     @property
     def label(self) -> str:
         """The resource as messages name it, even after it was deleted."""
         return f"{self.kind.__name__} object at {self.obj_id:#x}"
 
-    @property
-    def lock(self) -> threading.Lock:
-        """The lock the weak count changes under: one of a fixed set, so no lock per resource."""
-        return stripe_for(self)
-
     def alive(self) -> bool:
         """Whether the last owner has not let go yet (one atomic slice of the list)."""
         bottom = self.owners[:1]
-        return bool(bottom) and bottom[0] is _LAST
+        return bool(bottom) and bottom[0] is self.LAST
 
     def use_count(self) -> int:
         """How many owners there are now; 0 once the last let go."""
@@ -103,16 +110,16 @@ class _Control:
     def add_owner_if_alive(self) -> bool:
         """Add an owner unless the last one has gone: ``WeakPtr.lock()``'s step.
 
-        Append first, then look: if ``_LAST`` is still at the bottom, the new
+        Append first, then look: if ``LAST`` is still at the bottom, the new
         token sits above it and keeps the resource alive (pops are ordered, so
-        ``_LAST`` goes only after it). If not, the last owner had gone before
+        ``LAST`` goes only after it). If not, the last owner had gone before
         the append: take the token back. No owner ever pops it meanwhile,
         since there are none. Checking first and appending after would let
         the last release fall between the two.
         """
         owners = self.owners
-        owners.append(_OWNER)
-        if owners[0] is _LAST:
+        owners.append(None)
+        if owners[0] is self.LAST:
             return True
         owners.pop()
         return False
@@ -190,7 +197,11 @@ class Handle:
         except AttributeError:  # never built: a constructor refused its arguments
             return
         if mine:
-            _collected_unreleased(self, self._label())
+            self.release()  # first, and whatever else fails: the resource is let go
+            if not self._finalizing():  # at shutdown, what the warning needs may be gone
+                _collected_unreleased(self, self._label())
+
+    _finalizing = staticmethod(sys.is_finalizing)
 
     def __deepcopy__(self, memo: object) -> Self:
         """Refused: a deep copy would be an owner of a copy of the resource no deleter closes."""
@@ -261,7 +272,7 @@ class SharedPtr(Handle, Generic[T]):
         self._mine: list[object] = []  # until it owns something: __del__ finds nothing to do
         domain = _deferral(deleter, rcu)
         self._control = _Control(obj, deleter, domain)
-        self._mine = [_OWNER]
+        self._mine = [None]
         _adopt_this(obj, self._control)
 
     def get(self) -> T:
@@ -287,7 +298,7 @@ class SharedPtr(Handle, Generic[T]):
         if not self._mine:
             raise ReleasedHandleError(f"clone() of a released SharedPtr to {self._control.label}")
         control = self._control
-        control.owners.append(_OWNER)  # this handle owns a token: the list cannot be empty
+        control.owners.append(None)  # this handle owns a token: the list cannot be empty
         return _owning(control)
 
     @deferred  # the handle's token and the owner count go together
@@ -302,7 +313,7 @@ class SharedPtr(Handle, Generic[T]):
         except IndexError:
             return  # released before
         control = self._control
-        if control.owners.pop() is _LAST:
+        if control.owners.pop() is control.LAST:
             control.destroy()
 
     @property
@@ -344,16 +355,12 @@ def _owning(control: _Control) -> SharedPtr[Any]:
     """A new handle for a control block that already holds a token for it."""
     handle: SharedPtr[Any] = object.__new__(SharedPtr)  # pyright: ignore[reportUnknownVariableType]
     handle._control = control  # pyright: ignore[reportPrivateUsage]
-    handle._mine = [_OWNER]  # pyright: ignore[reportPrivateUsage]
+    handle._mine = [None]  # pyright: ignore[reportPrivateUsage]
     return handle
 
 
 def _collected_unreleased(handle: Handle, label: str) -> None:
-    """A handle was collected while still owning: release it as a safety net, then say so.
-
-    Released first: with warnings turned into errors, the warning raises.
-    """
-    handle.release()
+    """A handle was collected while still owning, and released as a safety net: say so."""
     warnings.warn(
         f"{type(handle).__name__} to {label} was garbage-collected without release(); "
         "it has been released now",
@@ -393,10 +400,11 @@ def make_shared(
         TypeError: ``factory`` or ``deleter`` is not callable, or ``rcu`` is
             neither a bool nor a domain (before the factory runs).
 
-    >>> import io
-    >>> with make_shared(io.StringIO, "boot log") as log:
-    ...     log.get().read()
-    'boot log'
+    Examples:
+        >>> import io
+        >>> with make_shared(io.StringIO, "boot log") as log:
+        ...     log.get().read()
+        'boot log'
     """
     check_callable(factory, "make_shared()'s factory", "factory(*args, **kwargs)")
     if deleter is not close_if_closeable or rcu is not False:
@@ -425,7 +433,7 @@ def _own(made: list[T]) -> SharedPtr[T]:
         _adopt_this(obj, control)
     handle: SharedPtr[T] = object.__new__(SharedPtr)  # pyright: ignore[reportUnknownVariableType] # _owning(), written out
     handle._control = control  # pyright: ignore[reportPrivateUsage]
-    handle._mine = [_OWNER]  # pyright: ignore[reportPrivateUsage]
+    handle._mine = [None]  # pyright: ignore[reportPrivateUsage]
     return handle
 
 

@@ -9,13 +9,14 @@ disconnected during an emit not called after it (and none skipped), methods
 held weakly and functions strongly, no lock held while slots run, and an
 emit that costs about what the plain loop does (docs/benchmarks.md).
 
->>> from osv_idioms.signals import Signal
->>> system_reset = Signal[[]](name="system_reset")
->>> connection = system_reset.connect(lambda: print("reset bar0"))
->>> system_reset()
-reset bar0
->>> connection.disconnect()
->>> system_reset()
+Examples:
+    >>> from osv_idioms.signals import Signal
+    >>> system_reset = Signal[[]](name="system_reset")
+    >>> connection = system_reset.connect(lambda: print("reset bar0"))
+    >>> system_reset()
+    reset bar0
+    >>> connection.disconnect()
+    >>> system_reset()
 """
 
 from __future__ import annotations

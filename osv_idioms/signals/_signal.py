@@ -231,11 +231,12 @@ class Signal(Generic[P]):
         Returns:
             How many connections it ended.
 
-        >>> from osv_idioms.signals import Signal
-        >>> changed = Signal[[int]]()
-        >>> _ = changed.connect(print), changed.connect(print)
-        >>> changed.disconnect(print), len(changed)
-        (2, 0)
+        Examples:
+            >>> from osv_idioms.signals import Signal
+            >>> changed = Signal[[int]]()
+            >>> _ = changed.connect(print), changed.connect(print)
+            >>> changed.disconnect(print), len(changed)
+            (2, 0)
         """
         return self._slots.remove_all([e for e in self._slots.entries if e.matches(slot)])
 
@@ -325,11 +326,12 @@ class Signal(Generic[P]):
         Raises:
             TypeError: the arguments are not what the signal passes.
 
-        >>> from osv_idioms.signals import Signal
-        >>> ask = Signal[[int]]()
-        >>> _ = ask.connect(lambda n: n + 1), ask.connect(lambda n: n * 10)
-        >>> ask.collect(4)
-        [5, 40]
+        Examples:
+            >>> from osv_idioms.signals import Signal
+            >>> ask = Signal[[int]]()
+            >>> _ = ask.connect(lambda n: n + 1), ask.connect(lambda n: n * 10)
+            >>> ask.collect(4)
+            [5, 40]
         """
         return list(self._results(args, kwargs))
 
@@ -347,12 +349,13 @@ class Signal(Generic[P]):
             A function that emits with its arguments and returns what the
             combiner makes of the results.
 
-        >>> from osv_idioms.signals import Signal
-        >>> quote = Signal[[str]]()
-        >>> _ = quote.connect(lambda item: 30), quote.connect(lambda item: 25)
-        >>> best_price = quote.combine(min)
-        >>> best_price("disk")
-        25
+        Examples:
+            >>> from osv_idioms.signals import Signal
+            >>> quote = Signal[[str]]()
+            >>> _ = quote.connect(lambda item: 30), quote.connect(lambda item: 25)
+            >>> best_price = quote.combine(min)
+            >>> best_price("disk")
+            25
         """
 
         def emit_combined(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -373,16 +376,17 @@ class Signal(Generic[P]):
         Raises:
             TypeError: the arguments are not what the signal passes.
 
-        >>> import asyncio
-        >>> from osv_idioms.signals import Signal
-        >>> ready = Signal[[str]]()
-        >>> async def greet(name: str) -> None:
-        ...     await asyncio.sleep(0)
-        ...     print("hello", name)
-        >>> _ = ready.connect(greet), ready.connect(lambda name: print("bye", name))
-        >>> asyncio.run(ready.aemit("osv"))
-        hello osv
-        bye osv
+        Examples:
+            >>> import asyncio
+            >>> from osv_idioms.signals import Signal
+            >>> ready = Signal[[str]]()
+            >>> async def greet(name: str) -> None:
+            ...     await asyncio.sleep(0)
+            ...     print("hello", name)
+            >>> _ = ready.connect(greet), ready.connect(lambda name: print("bye", name))
+            >>> asyncio.run(ready.aemit("osv"))
+            hello osv
+            bye osv
         """
         failures: list[Exception] = []
         for call, result in self._call_each(args, kwargs, failures):
@@ -517,10 +521,11 @@ class SignalStatistics:
             whose weakly held object was collected but which no emit has
             dropped yet.
 
-    >>> from osv_idioms.signals import Signal
-    >>> with Signal[[]](name="idle").blocked() as idle:
-    ...     idle.statistics()
-    SignalStatistics(name='idle', connected=0, blocked_slots=0, blocks=1, walked=0)
+    Examples:
+        >>> from osv_idioms.signals import Signal
+        >>> with Signal[[]](name="idle").blocked() as idle:
+        ...     idle.statistics()
+        SignalStatistics(name='idle', connected=0, blocked_slots=0, blocks=1, walked=0)
     """
 
     name: str | None

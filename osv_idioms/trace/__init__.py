@@ -6,20 +6,21 @@ tracepoint is declared by decorating a typed stub; off, a call costs what an
 empty function call costs, because the function's body *is* empty until
 something is switched on.
 
->>> from osv_idioms.trace import tracepoint, count
->>> @tracepoint("{m!r}")
-... def trace_doc_mutex_lock(m: object) -> None: ...
->>> with count("doc_mutex_lock") as c:
-...     for _ in range(3):
-...         trace_doc_mutex_lock("lock")
->>> c["doc_mutex_lock"]
-3
-
 Switching on: ``enable(pattern)`` records into a bounded ring (``events()``,
 ``write_chrome_trace()``, ``summary()``), ``count(...)`` counts,
 ``add_probe(pattern, fn)`` calls a sink of your own; ``reset()`` switches
 everything off again. ``OSV_TRACE="mutex_*,sched_*"`` in the environment
 records those patterns from the start (see ``osv_idioms.environment``).
+
+Examples:
+    >>> from osv_idioms.trace import tracepoint, count
+    >>> @tracepoint("{m!r}")
+    ... def trace_doc_mutex_lock(m: object) -> None: ...
+    >>> with count("doc_mutex_lock") as c:
+    ...     for _ in range(3):
+    ...         trace_doc_mutex_lock("lock")
+    >>> c["doc_mutex_lock"]
+    3
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ from __future__ import annotations
 from ..faces import present
 from ._bodies import Probe
 from ._counting import Counters, count
+from ._events import (
+    TraceEvent,
+    TraceSnapshot,
+    buffer_size,
+    clear,
+    events,
+    set_buffer_size,
+    snapshot,
+)
 from ._export import (
     DurationStats,
     TraceSummary,
@@ -45,15 +55,6 @@ from ._points import (
     reset,
     tracepoint,
     tracepoints,
-)
-from ._records import (
-    TraceEvent,
-    TraceSnapshot,
-    buffer_size,
-    clear,
-    events,
-    set_buffer_size,
-    snapshot,
 )
 from ._registry import DEFAULT_BUFFER_SIZE
 from ._stat import Column, PerfStat, stat

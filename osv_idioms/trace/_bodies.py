@@ -20,7 +20,7 @@ from collections.abc import Callable
 from types import CodeType, FunctionType
 from typing import Any, TypeAlias
 
-from ._record import Ring, appended_source
+from ._ring import Ring, appended_source
 
 __all__ = ("OFF", "PREFIX", "Point", "Probe", "State")
 

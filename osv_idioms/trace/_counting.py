@@ -34,13 +34,14 @@ class Counters(Mapping[str, int]):
         TypeError: ``specs`` is not a sequence of str.
         ValueError: a spec is empty.
 
-    >>> from osv_idioms.trace import declare_tracepoint
-    >>> trace_doc_tick = declare_tracepoint("doc_tick_c")
-    >>> counters = count("doc_tick_c")
-    >>> trace_doc_tick(); counters["doc_tick_c"]
-    1
-    >>> counters.close(); trace_doc_tick(); counters["doc_tick_c"]
-    1
+    Examples:
+        >>> from osv_idioms.trace import declare_tracepoint
+        >>> trace_doc_tick = declare_tracepoint("doc_tick_c")
+        >>> counters = count("doc_tick_c")
+        >>> trace_doc_tick(); counters["doc_tick_c"]
+        1
+        >>> counters.close(); trace_doc_tick(); counters["doc_tick_c"]
+        1
     """
 
     __slots__ = ("_final", "_watch")
@@ -124,14 +125,15 @@ def count(*specs: str) -> Counters:
         TypeError: no spec was given, or a spec is not a str.
         ValueError: a spec is empty.
 
-    >>> from osv_idioms.trace import declare_tracepoint
-    >>> trace_doc_send = declare_tracepoint("doc_send", "size")
-    >>> trace_doc_recv = declare_tracepoint("doc_recv", "size")
-    >>> with count("doc_send", "doc_[sr]e*") as c:
-    ...     trace_doc_send(64)
-    ...     trace_doc_recv(32)
-    >>> dict(c)
-    {'doc_send': 1, 'doc_[sr]e*': 2}
+    Examples:
+        >>> from osv_idioms.trace import declare_tracepoint
+        >>> trace_doc_send = declare_tracepoint("doc_send", "size")
+        >>> trace_doc_recv = declare_tracepoint("doc_recv", "size")
+        >>> with count("doc_send", "doc_[sr]e*") as c:
+        ...     trace_doc_send(64)
+        ...     trace_doc_recv(32)
+        >>> dict(c)
+        {'doc_send': 1, 'doc_[sr]e*': 2}
     """
     if not specs:
         raise TypeError("count() needs at least one tracepoint name or pattern")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, cast, final
 
 from ..checks import kind_of
-from ._records import TraceEvent, TraceSnapshot, shown, snapshot
+from ._events import TraceEvent, TraceSnapshot, shown, snapshot
 
 _PAIRED_ENDS = {"mutex_lock_wake": "mutex_lock_wait"}
 _END_SUFFIXES = ("_ret", "_err")
@@ -68,12 +68,13 @@ def chrome_trace(events: Sequence[TraceEvent], *, pid: int | None = None) -> Chr
         TypeError: ``events`` is not a sequence of ``TraceEvent``, or ``pid``
             not an int.
 
-    >>> from osv_idioms.trace import TraceEvent
-    >>> def hit(name, ns):
-    ...     return TraceEvent(0, name, ns, 1, "main", 7, {}, None, "")
-    >>> document = chrome_trace([hit("read", 1000), hit("read_ret", 3000)], pid=1)
-    >>> [(r["name"], r["ph"]) for r in document["traceEvents"]]
-    [('thread_name', 'M'), ('read', 'i'), ('read_ret', 'i'), ('read', 'X')]
+    Examples:
+        >>> from osv_idioms.trace import TraceEvent
+        >>> def hit(name, ns):
+        ...     return TraceEvent(0, name, ns, 1, "main", 7, {}, None, "")
+        >>> document = chrome_trace([hit("read", 1000), hit("read_ret", 3000)], pid=1)
+        >>> [(r["name"], r["ph"]) for r in document["traceEvents"]]
+        [('thread_name', 'M'), ('read', 'i'), ('read_ret', 'i'), ('read', 'X')]
     """
     given = cast("object", events)  # as called, whatever the annotations say
     if not isinstance(given, Sequence) or not all(isinstance(e, TraceEvent) for e in given):  # pyright: ignore[reportUnknownVariableType]
@@ -143,14 +144,15 @@ def write_chrome_trace(path: str | os.PathLike[str], trace: TraceSnapshot | None
         TypeError: ``path`` is not a path, or ``trace`` not a ``TraceSnapshot``.
         OSError: the file cannot be written.
 
-    >>> import json, tempfile, pathlib
-    >>> from osv_idioms.trace import clear
-    >>> clear()
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "trace.json"
-    >>> write_chrome_trace(out)
-    0
-    >>> json.loads(out.read_text())["traceEvents"]
-    []
+    Examples:
+        >>> import json, tempfile, pathlib
+        >>> from osv_idioms.trace import clear
+        >>> clear()
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "trace.json"
+        >>> write_chrome_trace(out)
+        0
+        >>> json.loads(out.read_text())["traceEvents"]
+        []
     """
     if not isinstance(path, str | os.PathLike):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"write_chrome_trace() takes a file path, got {kind_of(path)}")
@@ -182,8 +184,9 @@ class DurationStats:
         p99_ns: the 99th percentile (nearest rank).
         max_ns: the longest.
 
-    >>> DurationStats.of([100, 200, 300, 400, 1000])
-    DurationStats(count=5, mean_ns=400.0, p50_ns=300, p99_ns=1000, max_ns=1000)
+    Examples:
+        >>> DurationStats.of([100, 200, 300, 400, 1000])
+        DurationStats(count=5, mean_ns=400.0, p50_ns=300, p99_ns=1000, max_ns=1000)
     """
 
     count: int
@@ -206,8 +209,9 @@ class DurationStats:
             TypeError: ``durations`` is not a sequence of ints.
             ValueError: it is empty.
 
-        >>> DurationStats.of([5]).p99_ns
-        5
+        Examples:
+            >>> DurationStats.of([5]).p99_ns
+            5
         """
         if isinstance(durations, str | bytes) or not isinstance(durations, Sequence):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"durations must be a sequence of ints, got {kind_of(durations)}")
@@ -240,9 +244,10 @@ class TraceSummary:
         durations: each timed pair's name and its ``DurationStats``.
         overwritten: how many older records the ring had pushed out.
 
-    >>> print(TraceSummary({"read": 2}, {}))
-    tracepoint                            count
-    read                                      2
+    Examples:
+        >>> print(TraceSummary({"read": 2}, {}))
+        tracepoint                            count
+        read                                      2
     """
 
     counts: Mapping[str, int]
@@ -293,8 +298,9 @@ def summarize(document: object) -> TraceSummary:
     Raises:
         ValueError: the document is not a trace of this shape.
 
-    >>> summarize({"traceEvents": [{"name": "read", "ph": "i"}]}).counts
-    {'read': 1}
+    Examples:
+        >>> summarize({"traceEvents": [{"name": "read", "ph": "i"}]}).counts
+        {'read': 1}
     """
     if not isinstance(document, dict):
         raise ValueError("the top level is not a JSON object")  # noqa: TRY004 - bad content
@@ -338,10 +344,11 @@ def summary(trace: TraceSnapshot | None = None) -> TraceSummary:
     Raises:
         TypeError: ``trace`` is not a ``TraceSnapshot``.
 
-    >>> from osv_idioms.trace import clear
-    >>> clear()
-    >>> summary().counts
-    {}
+    Examples:
+        >>> from osv_idioms.trace import clear
+        >>> clear()
+        >>> summary().counts
+        {}
     """
     taken = _taken(trace)
     document = chrome_trace(taken.events)

@@ -114,14 +114,15 @@ def tracepoint(
             already, a parameter is ``*args`` or ``**kwargs``, or the template
             names no parameter.
 
-    >>> @tracepoint("{size} bytes at {addr:#x}")
-    ... def trace_doc_alloc(addr: int, size: int) -> None: ...
-    >>> trace_doc_alloc(0x1000, 64)   # off: costs an empty call
-    >>> from osv_idioms.trace import count
-    >>> with count("doc_alloc") as c:
-    ...     trace_doc_alloc(0x2000, 32)
-    >>> c["doc_alloc"]
-    1
+    Examples:
+        >>> @tracepoint("{size} bytes at {addr:#x}")
+        ... def trace_doc_alloc(addr: int, size: int) -> None: ...
+        >>> trace_doc_alloc(0x1000, 64)   # off: costs an empty call
+        >>> from osv_idioms.trace import count
+        >>> with count("doc_alloc") as c:
+        ...     trace_doc_alloc(0x2000, 32)
+        >>> c["doc_alloc"]
+        1
     """
     if not isinstance(fmt, str):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"tracepoint() takes a str template, got {kind_of(fmt)}")
@@ -167,10 +168,11 @@ def declare_tracepoint(name: str, *params: str, fmt: str = "") -> Callable[..., 
         TracepointError: the name or a parameter name is not an identifier, or
             the name is declared elsewhere already.
 
-    >>> trace_doc_queue = declare_tracepoint("doc_queue", "depth", fmt="depth={depth}")
-    >>> trace_doc_queue(3)
-    >>> [t.parameters for t in tracepoints("doc_queue")]
-    [('depth',)]
+    Examples:
+        >>> trace_doc_queue = declare_tracepoint("doc_queue", "depth", fmt="depth={depth}")
+        >>> trace_doc_queue(3)
+        >>> [t.parameters for t in tracepoints("doc_queue")]
+        [('depth',)]
     """
     _check_name(name)
     for param in params:
@@ -204,9 +206,10 @@ class TracepointInfo:
         counting: whether an open ``Counters`` counts it.
         probes: how many probes are attached.
 
-    >>> info = tracepoints("doc_alloc")[0]
-    >>> info.name, info.parameters, info.recording
-    ('doc_alloc', ('addr', 'size'), False)
+    Examples:
+        >>> info = tracepoints("doc_alloc")[0]
+        >>> info.name, info.parameters, info.recording
+        ('doc_alloc', ('addr', 'size'), False)
     """
 
     name: str
@@ -233,8 +236,9 @@ def tracepoints(pattern: str = "*") -> tuple[TracepointInfo, ...]:
         TypeError: ``pattern`` is not a str.
         ValueError: ``pattern`` is empty.
 
-    >>> [t.name for t in tracepoints("doc_a*")]
-    ['doc_alloc']
+    Examples:
+        >>> [t.name for t in tracepoints("doc_a*")]
+        ['doc_alloc']
     """
     check_pattern(pattern)
     return tuple(
@@ -294,10 +298,11 @@ def enable(pattern: str = "*", *, backtrace: bool = False) -> None:
         TypeError: ``pattern`` is not a str, or ``backtrace`` not a bool.
         ValueError: ``pattern`` is empty.
 
-    >>> enable("doc_*")
-    >>> [(t.name, t.recording) for t in tracepoints("doc_a*")]
-    [('doc_alloc', True)]
-    >>> disable("doc_*")
+    Examples:
+        >>> enable("doc_*")
+        >>> [(t.name, t.recording) for t in tracepoints("doc_a*")]
+        [('doc_alloc', True)]
+        >>> disable("doc_*")
     """
     _set_rule(pattern, True, flag(backtrace, "backtrace"))
 
@@ -312,10 +317,11 @@ def disable(pattern: str = "*") -> None:
         TypeError: ``pattern`` is not a str.
         ValueError: ``pattern`` is empty.
 
-    >>> enable("doc_*"); disable("doc_alloc")
-    >>> [(t.name, t.recording) for t in tracepoints("doc_a*")]
-    [('doc_alloc', False)]
-    >>> disable("doc_*")
+    Examples:
+        >>> enable("doc_*"); disable("doc_alloc")
+        >>> [(t.name, t.recording) for t in tracepoints("doc_a*")]
+        [('doc_alloc', False)]
+        >>> disable("doc_*")
     """
     _set_rule(pattern, False, False)
 
@@ -328,12 +334,13 @@ class ProbeHandle:
         pattern: the pattern the probe was attached with.
         probe: the probe itself.
 
-    >>> handle = add_probe("doc_alloc", lambda name, args: None)
-    >>> handle.attached
-    True
-    >>> handle.remove(); handle.remove()   # harmless twice
-    >>> handle.attached
-    False
+    Examples:
+        >>> handle = add_probe("doc_alloc", lambda name, args: None)
+        >>> handle.attached
+        True
+        >>> handle.remove(); handle.remove()   # harmless twice
+        >>> handle.attached
+        False
     """
 
     __slots__ = ("pattern", "probe")
@@ -371,12 +378,13 @@ def add_probe(pattern: str, probe: Probe) -> ProbeHandle:
             two arguments.
         ValueError: ``pattern`` is empty.
 
-    >>> seen = []
-    >>> handle = add_probe("doc_alloc", lambda name, args: seen.append(args))
-    >>> trace_doc_alloc(0x3000, 8)
-    >>> handle.remove()
-    >>> seen
-    [(12288, 8)]
+    Examples:
+        >>> seen = []
+        >>> handle = add_probe("doc_alloc", lambda name, args: seen.append(args))
+        >>> trace_doc_alloc(0x3000, 8)
+        >>> handle.remove()
+        >>> seen
+        [(12288, 8)]
     """
     check_pattern(pattern)
     check_callable(probe, "a probe", "probe(name, args)")

@@ -20,7 +20,7 @@ from .. import environment
 from ..errors import ProbeFailedWarning, TracepointError
 from ..interrupts import deferred
 from ._bodies import OFF, Point, Probe
-from ._record import Record, Ring, overwritten, read
+from ._ring import Record, Ring, overwritten, read
 
 __all__ = ("DEFAULT_BUFFER_SIZE", "Registry", "Watch", "matches", "registry")
 

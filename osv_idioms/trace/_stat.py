@@ -37,8 +37,9 @@ class Column:
         TypeError: ``tag`` or ``spec`` is not a str.
         ValueError: either is empty.
 
-    >>> Column("waits", "mutex_lock_wait").width
-    8
+    Examples:
+        >>> Column("waits", "mutex_lock_wait").width
+        8
     """
 
     tag: str
@@ -70,8 +71,9 @@ class Column:
             TypeError: ``text`` is not a str.
             ValueError: the tag or the pattern is empty.
 
-        >>> Column.parse("waits=mutex_lock_wait"), Column.parse("mutex_*")
-        (Column(tag='waits', spec='mutex_lock_wait'), Column(tag='mutex_*', spec='mutex_*'))
+        Examples:
+            >>> Column.parse("waits=mutex_lock_wait"), Column.parse("mutex_*")
+            (Column(tag='waits', spec='mutex_lock_wait'), Column(tag='mutex_*', spec='mutex_*'))
         """
         if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"a column is TRACEPOINT or TAG=TRACEPOINT, a str; got {kind_of(text)}")
@@ -134,12 +136,13 @@ class PerfStat:
         TypeError: an argument is of the wrong type (see ``stat()``).
         ValueError: ``interval`` is not above 0 and finite, or ``rows`` below 1.
 
-    >>> import io
-    >>> table = io.StringIO()
-    >>> with stat("doc_none", interval=3600, out=table) as running:
-    ...     running.print_row()
-    >>> print(table.getvalue().splitlines()[1])
-             0
+    Examples:
+        >>> import io
+        >>> table = io.StringIO()
+        >>> with stat("doc_none", interval=3600, out=table) as running:
+        ...     running.print_row()
+        >>> print(table.getvalue().splitlines()[1])
+                 0
     """
 
     __slots__ = (
@@ -300,18 +303,19 @@ def stat(
         ValueError: a column is malformed, ``interval`` is not above 0 and
             finite, or ``rows`` is below 1.
 
-    >>> import io
-    >>> from osv_idioms.trace import tracepoint
-    >>> @tracepoint()
-    ... def trace_doc_tick() -> None: ...
-    >>> table = io.StringIO()
-    >>> with stat("doc_tick", "idle=doc_idle", interval=60, out=table):
-    ...     for _ in range(885):
-    ...         trace_doc_tick()
-    >>> print("\n".join(table.getvalue().splitlines()[:3]))
-      doc_tick    idle
-           885       0
-    ------------------
+    Examples:
+        >>> import io
+        >>> from osv_idioms.trace import tracepoint
+        >>> @tracepoint()
+        ... def trace_doc_tick() -> None: ...
+        >>> table = io.StringIO()
+        >>> with stat("doc_tick", "idle=doc_idle", interval=60, out=table):
+        ...     for _ in range(885):
+        ...         trace_doc_tick()
+        >>> print("\n".join(table.getvalue().splitlines()[:3]))
+          doc_tick    idle
+               885       0
+        ------------------
     """
     return PerfStat(
         [Column.parse(text) for text in columns],

@@ -1,6 +1,6 @@
 """The record ring seen from outside: its size, and snapshots of what it holds.
 
-Recording tracepoints append to the registry's ring (see ``_record`` for the
+Recording tracepoints append to the registry's ring (see ``_ring`` for the
 layout); this module turns a copy of it into ``TraceEvent`` objects, taken
 without stopping the threads that keep appending.
 """
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import final
 
 from ..checks import kind_of
-from ._record import Record
 from ._registry import registry
+from ._ring import Record
 
 __all__ = (
     "TraceEvent",
@@ -39,11 +39,12 @@ def set_buffer_size(size: int) -> None:
         TypeError: ``size`` is not an int.
         ValueError: ``size`` is below 1 or above ``sys.maxsize``.
 
-    >>> from osv_idioms.trace import DEFAULT_BUFFER_SIZE
-    >>> set_buffer_size(1024)
-    >>> buffer_size()
-    1024
-    >>> set_buffer_size(DEFAULT_BUFFER_SIZE)
+    Examples:
+        >>> from osv_idioms.trace import DEFAULT_BUFFER_SIZE
+        >>> set_buffer_size(1024)
+        >>> buffer_size()
+        1024
+        >>> set_buffer_size(DEFAULT_BUFFER_SIZE)
     """
     if isinstance(size, bool) or not isinstance(size, int):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"buffer size must be an int, got {kind_of(size)}")
@@ -86,9 +87,10 @@ class TraceEvent:
         backtrace: the caller's stack, when recorded with ``backtrace=True``.
         format: the tracepoint's template.
 
-    >>> event = TraceEvent(0, "alloc", 0, 1, "main", 1, {"size": 64}, None, "{size} bytes")
-    >>> event.message
-    '64 bytes'
+    Examples:
+        >>> event = TraceEvent(0, "alloc", 0, 1, "main", 1, {"size": 64}, None, "{size} bytes")
+        >>> event.message
+        '64 bytes'
     """
 
     seq: int
@@ -141,8 +143,9 @@ class TraceSnapshot:
         events: the events kept.
         overwritten: how many older ones the ring had pushed out.
 
-    >>> clear(); snapshot()
-    TraceSnapshot(events=(), overwritten=0)
+    Examples:
+        >>> clear(); snapshot()
+        TraceSnapshot(events=(), overwritten=0)
     """
 
     events: tuple[TraceEvent, ...]
@@ -155,8 +158,9 @@ def snapshot() -> TraceSnapshot:
     Returns:
         The events kept, oldest first, and how many were overwritten.
 
-    >>> clear(); snapshot().overwritten
-    0
+    Examples:
+        >>> clear(); snapshot().overwritten
+        0
     """
     records, overwritten = registry.records()
     return TraceSnapshot(tuple(_to_event(record) for record in records), overwritten)
@@ -165,15 +169,20 @@ def snapshot() -> TraceSnapshot:
 def events() -> list[TraceEvent]:
     """The recorded events, oldest first (a snapshot; recording goes on).
 
-    >>> from osv_idioms.trace import declare_tracepoint, disable, enable
-    >>> fmt = "{size} bytes at {addr:#x}"
-    >>> trace_doc_map = declare_tracepoint("doc_map", "addr", "size", fmt=fmt)
-    >>> clear()
-    >>> enable("doc_map")
-    >>> trace_doc_map(0x10, 4)
-    >>> disable("doc_map")
-    >>> [(e.name, e.message) for e in events()]
-    [('doc_map', '4 bytes at 0x10')]
+    Returns:
+        The events in the ring now; ``snapshot()`` also says how many the
+        ring had overwritten.
+
+    Examples:
+        >>> from osv_idioms.trace import declare_tracepoint, disable, enable
+        >>> fmt = "{size} bytes at {addr:#x}"
+        >>> trace_doc_map = declare_tracepoint("doc_map", "addr", "size", fmt=fmt)
+        >>> clear()
+        >>> enable("doc_map")
+        >>> trace_doc_map(0x10, 4)
+        >>> disable("doc_map")
+        >>> [(e.name, e.message) for e in events()]
+        [('doc_map', '4 bytes at 0x10')]
     """
     return list(snapshot().events)
 

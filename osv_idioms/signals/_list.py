@@ -10,6 +10,7 @@ and takes no lock.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,14 +32,14 @@ class Entry:
     __slots__ = ("blocks", "call", "cell", "key", "key_ref", "live", "priority", "refs")
 
     def __init__(self, fitted: Call, priority: int) -> None:
-        self.call = fitted.call  # what the cell holds while the entry is not blocked
+        self.call: Callable[..., Any] = fitted.call  # the cell's, while not blocked
         self.cell: list[Any] = [fitted.call, fitted.ref]
-        self.refs = fitted.refs
-        self.key = fitted.key
-        self.key_ref = fitted.key_ref
-        self.priority = priority
-        self.live = True
-        self.blocks = 0
+        self.refs: tuple[weakref.ref[Any], ...] = fitted.refs
+        self.key: object = fitted.key
+        self.key_ref: weakref.ref[Any] | None = fitted.key_ref
+        self.priority: int = priority
+        self.live: bool = True
+        self.blocks: int = 0
 
     @property
     def connected(self) -> bool:
@@ -56,7 +57,7 @@ class SlotList:
     __slots__ = ("_blocks", "_entries", "_publish", "lock")
 
     def __init__(self, publish: Callable[[Cells], None]) -> None:
-        self.lock = threading.Lock()
+        self.lock: threading.Lock = threading.Lock()
         self._entries: tuple[Entry, ...] = ()
         self._blocks = 0
         self._publish = publish

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from .signals import ScopedConnection as ScopedConnection
     from .signals import Signal as Signal
     from .signals import SignalStatistics as SignalStatistics
+    from .telemetry import Bridge as Bridge
     from .trace import Column as Column
     from .trace import Counters as Counters
     from .trace import DurationStats as DurationStats
@@ -136,6 +137,7 @@ _HOMES: dict[str, str] = {
     "TraceSnapshot": "trace",
     "TraceSummary": "trace",
     "tracepoint": "trace",
+    "Bridge": "telemetry",
 }
 
 
@@ -159,6 +161,7 @@ __all__ = (
     "BadFunctionCall",
     "BadWeakPtr",
     "Bound",
+    "Bridge",
     "CheckedLock",
     "Column",
     "Connection",

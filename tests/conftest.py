@@ -1,4 +1,4 @@
-"""Shared fixtures: each test gets fresh tracepoint names and leaves the registry as it found it."""
+"""Shared fixtures: fresh tracepoint names, the registry left as found, the real OpenTelemetry SDK."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ import itertools
 from collections.abc import Callable, Iterator
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from osv_idioms import locking, trace
 
@@ -37,3 +42,34 @@ def restore_lock_order_checking() -> Iterator[None]:
     yield
     locking.check_lock_order(False)
     locking.reset_lock_order()
+
+
+# -- the real OpenTelemetry SDK, for the telemetry tests ----------------------------------
+
+
+@pytest.fixture
+def reader() -> InMemoryMetricReader:
+    """An OpenTelemetry SDK metric reader that collects when asked."""
+    return InMemoryMetricReader()
+
+
+@pytest.fixture
+def meters(reader: InMemoryMetricReader) -> Iterator[MeterProvider]:
+    """An SDK meter provider read by ``reader``."""
+    provider = MeterProvider([reader])
+    yield provider
+    provider.shutdown()
+
+
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    """Where ``tracers`` puts each span as it ends."""
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def tracers(spans: InMemorySpanExporter) -> TracerProvider:
+    """An SDK tracer provider exporting to ``spans``."""
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    return provider

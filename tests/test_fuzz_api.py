@@ -17,13 +17,14 @@ import gc
 import importlib
 import io
 import math
+import os
 import pkgutil
 import re
 import sys
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
 
 import osv_idioms
 from osv_idioms import (
@@ -44,6 +48,7 @@ from osv_idioms import (
     rcu,
     refcount,
     signals,
+    telemetry,
     trace,
 )
 from osv_idioms.rcu import RcuDict, RcuDomain, RcuList, RcuPtr
@@ -252,6 +257,16 @@ def _add_ref_and_release() -> None:
     node.release()
 
 
+def _prometheus_and_close(pattern: Any, registry: Any, buckets: Any) -> None:
+    telemetry.to_prometheus(pattern, registry=registry, buckets=buckets).close()
+
+
+def _opentelemetry_and_close(pattern: Any, meter_provider: Any, tracer_provider: Any) -> None:
+    telemetry.to_opentelemetry(
+        pattern, meter_provider=meter_provider, tracer_provider=tracer_provider
+    ).close()
+
+
 def _acquire_into_and_release(held: Any, lock: Any, timeout: Any) -> None:
     if interrupts.acquire_into(held, lock, timeout):
         lock.release()
@@ -296,6 +311,7 @@ CASES: dict[str, Case] = {
     ),
     "trace.set_buffer_size": case(lambda: (_set_and_restore_buffer, {"size": 1024})),
     "trace.buffer_size": plain(trace.buffer_size),
+    "trace.start_of": plain(trace.start_of, "name", name="read_ret"),
     "trace.clear": plain(trace.clear),
     "trace.events": plain(trace.events),
     "trace.snapshot": plain(trace.snapshot),
@@ -512,6 +528,23 @@ CASES: dict[str, Case] = {
         any_value=("what", "shape"),
     ),
     "checks.accepts": plain(checks.accepts, "fn", "count", fn=print, count=1),
+    # --- telemetry -------------------------------------------------------------------
+    "telemetry.to_prometheus": case(
+        lambda: (
+            _prometheus_and_close,
+            {"pattern": "fuzz_none_*", "registry": CollectorRegistry(), "buckets": (1.0,)},
+        )
+    ),
+    "telemetry.to_opentelemetry": case(
+        lambda: (
+            _opentelemetry_and_close,
+            {
+                "pattern": "fuzz_none_*",
+                "meter_provider": MeterProvider(),
+                "tracer_provider": TracerProvider(),
+            },
+        )
+    ),
 }
 
 
@@ -555,6 +588,7 @@ NOT_CALLS = {
     "trace.TraceEvent": "a record the library makes by the thousand; its fields are not checked",
     "trace.TracepointInfo": "a record tracepoints() makes; its fields are not checked",
     "trace.ProbeHandle": "made by add_probe()",
+    "telemetry.Bridge": "made by to_opentelemetry() and to_prometheus(); by hand, refused",
     "trace.Probe": "a type alias",
     "trace.DEFAULT_BUFFER_SIZE": "a number",
     "environment.VARIABLES": "a table of the variables and what each does",
@@ -608,6 +642,15 @@ def run_bounded(fn: Callable[[], object]) -> BaseException | None:
     worker.join(WAIT_BOUND_S)
     assert not worker.is_alive(), "the call waited past the bound"
     return raised[0] if raised else None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def in_a_scratch_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A bad value that is a valid file name ('3') writes there, not into the checkout."""
+    before = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("fuzz"))
+    yield
+    os.chdir(before)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ RANK = {
     "signals": 4,
     "rcu": 5,
     "refcount": 6,
+    "telemetry": 7,  # an exporter of the trace package's counts; nothing below needs it
     "_pytest_plugin": 9,
     "_cli": 9,
     "__main__": 10,

@@ -824,3 +824,31 @@ class TestPatternProperties:
         declare_tracepoint(f"{stem}X", "v")  # no drawn name has a capital: its own site only
         assert [t.name for t in tracepoints(stem)] == [stem]
         assert tracepoints(stem.upper()) == ()
+
+
+def test_a_pairs_only_probe_reaches_the_timed_pairs_and_nothing_else(
+    unique: Callable[[str], str],
+) -> None:
+    stem = unique("pp")
+    op = trace.declare_tracepoint(f"{stem}_op", "n")
+    tick = trace.declare_tracepoint(f"{stem}_tick", "n")
+    seen: list[str] = []
+    handle = trace.add_probe(f"{stem}_*", lambda name, args: seen.append(name), pairs=True)
+    op(1)  # no end declared yet: not a pair
+    op_err = trace.declare_tracepoint(f"{stem}_op_err", "n")
+    op(2)
+    op_err(2)
+    tick(3)
+    handle.remove()
+    assert seen == [f"{stem}_op", f"{stem}_op_err"]
+    assert [(t.name, t.probes) for t in trace.tracepoints(f"{stem}_*")] == [
+        (f"{stem}_op", 0),
+        (f"{stem}_op_err", 0),
+        (f"{stem}_tick", 0),
+    ]
+
+
+def test_pairs_must_be_a_bool() -> None:
+    with pytest.raises(TypeError) as refused:
+        trace.add_probe("x", lambda name, args: None, pairs=1)  # type: ignore[arg-type]
+    assert str(refused.value) == "pairs must be True or False, got an int (1)"

@@ -45,6 +45,7 @@ from ._export import (
     summary,
     write_chrome_trace,
 )
+from ._pairing import start_of
 from ._points import (
     ProbeHandle,
     TracepointInfo,
@@ -83,6 +84,7 @@ __all__ = (
     "reset",
     "set_buffer_size",
     "snapshot",
+    "start_of",
     "stat",
     "summarize",
     "summary",

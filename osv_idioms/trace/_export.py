@@ -20,28 +20,11 @@ from typing import Any, cast, final
 
 from ..checks import kind_of
 from ._events import TraceEvent, TraceSnapshot, shown, snapshot
+from ._pairing import start_of
 
-_PAIRED_ENDS = {"mutex_lock_wake": "mutex_lock_wait"}
-_END_SUFFIXES = ("_ret", "_err")
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
 ChromeDocument = dict[str, Any]
-
-
-def start_of(name: str) -> str | None:
-    """The tracepoint a hit of ``name`` closes, if ``name`` ends a timed pair.
-
-    >>> start_of("read_ret"), start_of("mutex_lock_wake"), start_of("read")
-    ('read', 'mutex_lock_wait', None)
-    """
-    if not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise TypeError(f"start_of() takes a tracepoint name (a str), got {kind_of(name)}")
-    if name in _PAIRED_ENDS:
-        return _PAIRED_ENDS[name]
-    for suffix in _END_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name.removesuffix(suffix)
-    return None
 
 
 def _json_value(value: object) -> object:

@@ -359,7 +359,7 @@ class ProbeHandle:
         return registry.has_probe(self)
 
 
-def add_probe(pattern: str, probe: Probe) -> ProbeHandle:
+def add_probe(pattern: str, probe: Probe, *, pairs: bool = False) -> ProbeHandle:
     """Call ``probe(name, args)`` on every hit of the tracepoints matching ``pattern``.
 
     Probes run in the traced thread with no library lock held. One that raises
@@ -369,13 +369,17 @@ def add_probe(pattern: str, probe: Probe) -> ProbeHandle:
         pattern: a name or shell wildcard; tracepoints declared later that
             match it are probed too.
         probe: called with the tracepoint's name and a tuple of its arguments.
+        pairs: probe only the tracepoints that start or end a timed pair
+            (see ``start_of``), so the others matched keep the cost they had;
+            a tracepoint that starts a pair only once its end is declared is
+            probed from then on.
 
     Returns:
         The handle that removes the probe.
 
     Raises:
-        TypeError: ``pattern`` is not a str, or ``probe`` is not callable with
-            two arguments.
+        TypeError: ``pattern`` is not a str, ``probe`` is not callable with
+            two arguments, or ``pairs`` is not a bool.
         ValueError: ``pattern`` is empty.
 
     Examples:
@@ -385,6 +389,15 @@ def add_probe(pattern: str, probe: Probe) -> ProbeHandle:
         >>> handle.remove()
         >>> seen
         [(12288, 8)]
+
+        Only the timed pairs among the matches:
+
+        >>> _ = declare_tracepoint("doc_pr_op"), declare_tracepoint("doc_pr_op_ret")
+        >>> _ = declare_tracepoint("doc_pr_tick")
+        >>> handle = add_probe("doc_pr_*", lambda name, args: None, pairs=True)
+        >>> [(t.name, t.probes) for t in tracepoints("doc_pr_*")]
+        [('doc_pr_op', 1), ('doc_pr_op_ret', 1), ('doc_pr_tick', 0)]
+        >>> handle.remove()
     """
     check_pattern(pattern)
     check_callable(probe, "a probe", "probe(name, args)")
@@ -393,8 +406,9 @@ def add_probe(pattern: str, probe: Probe) -> ProbeHandle:
             f"a probe must be callable as probe(name, args); {callable_name(probe)} "
             "can't take those two arguments"
         )
+    only_pairs = flag(pairs, "pairs")
     handle = ProbeHandle(pattern, probe)
-    registry.add_probe(pattern, probe, handle)
+    registry.add_probe(pattern, probe, handle, only_pairs)
     return handle
 
 

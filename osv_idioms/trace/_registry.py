@@ -20,6 +20,7 @@ from .. import environment
 from ..errors import ProbeFailedWarning, TracepointError
 from ..interrupts import deferred
 from ._bodies import OFF, Point, Probe
+from ._pairing import start_of
 from ._ring import Record, Ring, overwritten, read
 
 __all__ = ("DEFAULT_BUFFER_SIZE", "Registry", "Watch", "matches", "registry")
@@ -41,13 +42,24 @@ class Registry:
     declared later gets the state the rules already asked for.
     """
 
-    __slots__ = ("_activity", "_points", "_probe_rules", "_ring", "_rules", "_watches", "lock")
+    __slots__ = (
+        "_activity",
+        "_points",
+        "_probe_rules",
+        "_ring",
+        "_rules",
+        "_starts",
+        "_watches",
+        "lock",
+    )
 
     def __init__(self, buffer_size: int = DEFAULT_BUFFER_SIZE) -> None:
         self.lock = threading.RLock()
         self._points: dict[str, Point] = {}
         self._rules: list[tuple[str, bool, bool]] = []  # (pattern, record, backtrace); last wins
-        self._probe_rules: list[tuple[str, Probe, object]] = []  # (pattern, probe, handle)
+        # (pattern, probe, handle, pairs only); pairs only: just the tracepoints of timed pairs
+        self._probe_rules: list[tuple[str, Probe, object, bool]] = []
+        self._starts: set[str] = set()  # the names some declared tracepoint's hit closes
         # The open counts, held weakly: one no one can read any more is collected.
         self._watches: weakref.WeakSet[Watch] = weakref.WeakSet()
         self._activity: list[_ActivityWatcher] = []
@@ -78,6 +90,11 @@ class Registry:
             for watch in list(self._watches):
                 watch.attach(point)
             self._apply(point)
+            start = start_of(name)
+            if start is not None and start not in self._starts:
+                self._starts.add(start)
+                if start in self._points:  # it starts a pair only now: pairs-only probes reach it
+                    self._apply(self._points[start])
             return point
 
     @deferred
@@ -98,10 +115,13 @@ class Registry:
             self._apply_matching(pattern)
 
     @deferred
-    def add_probe(self, pattern: str, probe: Probe, handle: object) -> None:
-        """Call ``probe`` on every hit of the tracepoints matching ``pattern``, until removed."""
+    def add_probe(self, pattern: str, probe: Probe, handle: object, pairs: bool) -> None:
+        """Call ``probe`` on every hit of the tracepoints matching ``pattern``, until removed.
+
+        With ``pairs``, only on those that start or end a timed pair.
+        """
         with self.lock:
-            self._probe_rules.append((pattern, probe, handle))
+            self._probe_rules.append((pattern, probe, handle, pairs))
             self._apply_matching(pattern)
 
     @deferred
@@ -112,14 +132,14 @@ class Registry:
             if not removed:
                 return
             self._probe_rules[:] = [rule for rule in self._probe_rules if rule not in removed]
-            for pattern, _, _ in removed:
+            for pattern, _, _, _ in removed:
                 self._apply_matching(pattern)
 
     @deferred
     def has_probe(self, handle: object) -> bool:
         """Whether the probe added with ``handle`` is still attached."""
         with self.lock:
-            return any(h is handle for _, _, h in self._probe_rules)
+            return any(h is handle for _, _, h, _ in self._probe_rules)
 
     @deferred
     def watch(self, specs: Sequence[str]) -> Watch:
@@ -203,8 +223,11 @@ class Registry:
         for pattern, record, backtrace in self._rules:
             if matches(pattern, point.name):
                 point.recording, point.backtrace = record, backtrace
+        paired = point.name in self._starts or start_of(point.name) is not None
         point.probes = tuple(
-            probe for pattern, probe, _ in self._probe_rules if matches(pattern, point.name)
+            probe
+            for pattern, probe, _, pairs in self._probe_rules
+            if matches(pattern, point.name) and (paired or not pairs)
         )
         self.refresh(point)
 
@@ -280,6 +303,10 @@ class Watch:
             for point, base in self._baselines.items()
             if matches(spec, point.name)
         )
+
+    def by_point(self) -> dict[str, int]:
+        """The hits since watching began of each point watched, by name."""
+        return {point.name: point.hits() - base for point, base in self._baselines.items()}
 
     def unmatched(self) -> tuple[str, ...]:
         """The specs that have matched no declared tracepoint so far."""

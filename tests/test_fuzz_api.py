@@ -330,7 +330,15 @@ CASES: dict[str, Case] = {
     "trace.Column.parse": plain(trace.Column.parse, "text", text="t=fuzz_*"),
     "trace.DurationStats.of": plain(trace.DurationStats.of, "durations", durations=[1, 2]),
     "trace.DurationStats": plain(
-        trace.DurationStats, count=1, mean_ns=1.0, p50_ns=1, p99_ns=1, max_ns=1
+        trace.DurationStats,
+        count=1,
+        mean_ns=1.0,
+        p50_ns=1,
+        p99_ns=1,
+        max_ns=1,
+        total_ns=1,
+        min_ns=1,
+        p90_ns=1,
     ),
     "trace.TraceSnapshot": plain(
         trace.TraceSnapshot, "events", "overwritten", events=(), overwritten=0
@@ -514,6 +522,8 @@ CASES: dict[str, Case] = {
     "environment.trace_patterns": plain(environment.trace_patterns, "text", text="a,b"),
     "environment.lock_order_checking": plain(environment.lock_order_checking),
     "environment.interrupts_deferred": plain(environment.interrupts_deferred),
+    "environment.trace_buffer_size": plain(environment.trace_buffer_size, "text", text="10"),
+    "trace.probe_function": plain(trace.probe_function, "target", target="json:dumps"),
     "checks.timeout": plain(checks.timeout, "value", value=1.0),
     "checks.flag": case(
         lambda: (checks.flag, {"value": True, "what": "x"}), "value", "what", any_value=("what",)

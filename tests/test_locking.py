@@ -198,6 +198,51 @@ class TestTracepoints:
             "mutex_try_lock": 1,
         }
 
+    @pytest.mark.parametrize("checking", [False, True])
+    def test_with_lock_fires_mutex_lock_for_every_lock_it_takes(self, checking: bool) -> None:
+        """Counting mutex_lock counts each lock of a group, whether or not orders are checked."""
+        a, b, c = Mutex("a"), Mutex("b"), Mutex("c")
+        locking.check_lock_order(checking)
+        with trace.count("mutex_lock", "mutex_try_lock", "mutex_unlock") as counts:
+            with with_lock(a, b, c):
+                pass
+        assert dict(counts) == {"mutex_lock": 3, "mutex_try_lock": 0, "mutex_unlock": 3}
+
+    def test_with_lock_backing_off_a_busy_lock_fires_a_failed_try(self) -> None:
+        """A lock of the group found busy is a try_lock that failed; the group then waits for it."""
+        a, b = Mutex("a"), Mutex("b")
+        tried: list[tuple[object, ...]] = []
+        handle = trace.add_probe("mutex_try_lock", lambda _n, args: tried.append(args))
+        holding, release = threading.Event(), threading.Event()
+
+        def hold_b() -> None:
+            with b:
+                holding.set()
+                release.wait(JOIN_TIMEOUT_S)
+
+        holder = threading.Thread(target=hold_b, name="holder")
+        holder.start()
+        assert holding.wait(JOIN_TIMEOUT_S)
+        waiting = threading.Event()
+        wait_probe = trace.add_probe("mutex_lock_wait", lambda _n, _a: waiting.set())
+
+        def take_both() -> None:
+            with with_lock(a, b):
+                pass
+
+        taker = threading.Thread(target=take_both, name="taker")
+        try:
+            taker.start()
+            assert waiting.wait(JOIN_TIMEOUT_S)  # it tried b, backed off, and now waits for b
+            release.set()
+            taker.join(JOIN_TIMEOUT_S)
+            holder.join(JOIN_TIMEOUT_S)
+        finally:
+            handle.remove()
+            wait_probe.remove()
+        assert not taker.is_alive() and not holder.is_alive()
+        assert tried == [(b, False)]
+
     def test_contended_lock_fires_wait_then_wake(self) -> None:
         """A thread that must block fires mutex_lock_wait before it blocks and mutex_lock_wake after."""
         m = Mutex("busy")

@@ -698,7 +698,9 @@ class TestChromeTrace:
             hits += [("io", start, 1), ("io_ret", start + duration, 1)]
         result = trace.summary(self.make(*hits))
         assert result.counts == {"io": 5, "io_ret": 5}
-        assert result.durations == {"io": trace.DurationStats(5, 400.0, 300, 1000, 1000)}
+        assert result.durations == {
+            "io": trace.DurationStats(5, 400.0, 300, 1000, 1000, 2000, 100, 1000)
+        }
         table = str(result)
         assert table.splitlines()[0].split() == ["tracepoint", "count"]
         assert "io_ret" in table

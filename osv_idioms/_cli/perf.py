@@ -12,13 +12,23 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from .. import trace
-from .programs import Program, UsageError, check_program, run_program
+from ..errors import TracepointError
+from .programs import (
+    Program,
+    UsageError,
+    check_program,
+    program_path,
+    run_program,
+    sigint_held_off,
+)
+from .reports import callstack_table, timed_table
 
 __all__ = ("perf_command",)
 
@@ -50,6 +60,38 @@ def list_command(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+# --- naming what to watch -----------------------------------------------------------
+
+
+def _checked_events(events: Sequence[str], program: Program, *, whole_pairs: bool) -> list[str]:
+    """The patterns to switch on: each checked, each ``py:MODULE:QUALNAME`` probed first.
+
+    A function probe is a timed pair; with ``whole_pairs`` its return and
+    exception tracepoints are named too, so that a recording has both ends.
+    """
+    patterns: list[str] = []
+    for event in events:
+        if event.startswith("py:"):
+            name = _probe(event.removeprefix("py:"), program)
+            patterns += [name, name + "_ret", name + "_err"] if whole_pairs else [name]
+            continue
+        try:
+            trace.tracepoints(event)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        patterns.append(event)
+    return patterns
+
+
+def _probe(target: str, program: Program) -> str:
+    """Probe ``MODULE:QUALNAME``, importing MODULE as the program will find it."""
+    with program_path(program):
+        try:
+            return trace.probe_function(target)
+        except TracepointError as exc:
+            raise UsageError(str(exc)) from None
+
+
 # --- perf stat ---------------------------------------------------------------------
 
 
@@ -58,12 +100,12 @@ def stat_command(args: argparse.Namespace, program: Program | None, out: TextIO)
     if program is None:
         raise UsageError("perf stat needs a program: ... -- script.py [args] or -- -m module")
     try:
-        for text in args.tracepoint:
-            trace.Column.parse(text)
+        columns = [trace.Column.parse(text) for text in args.tracepoint]
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     check_program(program)
     _import_modules(())
+    _checked_events([column.spec for column in columns], program, whole_pairs=False)
     with trace.stat(
         *args.tracepoint, interval=args.interval, rows=args.rows, csv=args.csv, out=out
     ):
@@ -74,39 +116,70 @@ def stat_command(args: argparse.Namespace, program: Program | None, out: TextIO)
 
 
 def record_command(args: argparse.Namespace, program: Program | None, out: TextIO) -> int:
-    """Record the matching tracepoints while ``program`` runs, then write a Chrome trace."""
+    """Record the matching tracepoints while ``program`` runs, then write a Chrome trace.
+
+    Everything is checked before the program starts. However the program
+    ends (Ctrl-C and SIGTERM included) what was recorded is written.
+    """
     if program is None:
         raise UsageError("perf record needs a program: ... -- script.py [args] or -- -m module")
     check_program(program)
     _import_modules(())
-    patterns = args.event or ["*"]
+    events = [event for given in args.event or [["*"]] for event in given]
+    patterns = _checked_events(events, program, whole_pairs=True)
+    _check_writable(args.output)
+    if args.buffer_size is not None:
+        try:
+            trace.set_buffer_size(args.buffer_size)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     trace.clear()
     for pattern in patterns:
-        trace.enable(pattern)
+        trace.enable(pattern, backtrace=args.call_graph)
     try:
         status = run_program(program)
     finally:
         for pattern in patterns:
             trace.disable(pattern)
-    taken = trace.snapshot()
-    try:
-        written = trace.write_chrome_trace(args.output, taken)
-    except OSError as exc:
-        raise UsageError(f"can't write {args.output}: {exc.strerror or exc}") from None
+    with sigint_held_off():  # a second Ctrl-C must not cut the file short
+        taken = trace.snapshot()
+        try:
+            written = trace.write_chrome_trace(args.output, taken)
+        except OSError as exc:
+            raise UsageError(f"can't write {args.output}: {exc.strerror or exc}") from None
     lost = f", {taken.overwritten} overwritten" if taken.overwritten else ""
     out.write(f"recorded {written} events{lost} to {args.output}\n")
     return status
 
 
+def _check_writable(path: str) -> None:
+    """Refuse an output file that could not be written, before the program runs."""
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        raise UsageError(f"can't write {path}: it is a directory")
+    if not folder.is_dir():
+        raise UsageError(f"can't write {path}: there is no directory {str(folder)!r}")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UsageError(f"can't write {path}: permission denied")
+
+
 def report_command(args: argparse.Namespace, out: TextIO) -> int:
-    """Print the summary of a trace written by ``perf record``."""
+    """Print the summary, the timed pairs or the call stacks of a trace ``perf record`` wrote."""
     try:
-        report = trace.summarize(json.loads(Path(args.trace).read_text(encoding="utf-8")))
+        document = json.loads(Path(args.trace).read_text(encoding="utf-8"))
+        summary = trace.summarize(document)
     except OSError as exc:
         raise UsageError(f"can't read {args.trace}: {exc.strerror or exc}") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{args.trace} is not a trace written by perf record: {exc}") from None
-    out.write(str(report) + "\n")
+    patterns = [pattern for given in args.event or [["*"]] for pattern in given]
+    if args.timed:
+        out.write(timed_table(summary, patterns) + "\n")
+    elif args.callstack:
+        out.write(callstack_table(document, patterns, top=args.top) + "\n")
+    else:
+        out.write(str(summary) + "\n")
     return 0
 
 

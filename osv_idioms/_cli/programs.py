@@ -7,15 +7,28 @@ before any output, and run.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import runpy
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
-__all__ = ("Program", "UsageError", "check_program", "run_program", "split_program")
+__all__ = (
+    "Program",
+    "Terminated",
+    "UsageError",
+    "check_program",
+    "program_path",
+    "run_program",
+    "sigint_held_off",
+    "split_program",
+)
 
 
 class UsageError(Exception):
@@ -62,15 +75,37 @@ def check_program(program: Program) -> None:
         raise UsageError(f"can't open file {program.target!r}: no such file")
 
 
+@contextlib.contextmanager
+def program_path(program: Program) -> Generator[None, None, None]:
+    """``sys.path`` with the folder the program imports from first, as it will be when it runs."""
+    folder = Path.cwd() if program.is_module else Path(program.target).resolve().parent
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the program, so that what it was doing unwinds."""
+
+
+INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell reports a program Ctrl-C stopped
+TERMINATED = 128 + signal.SIGTERM  # 143
+
+
 def run_program(program: Program) -> int:
     """Run ``program`` as ``__main__`` in this process; return its exit status.
 
     ``sys.argv`` and ``sys.path[0]`` are set as ``python script.py`` or
     ``python -m module`` would set them, and restored afterwards. An uncaught
-    exception is printed as Python prints it, and gives status 1.
+    exception is printed as Python prints it, with the program's frames only,
+    and gives status 1; Ctrl-C gives 130 and SIGTERM 143, so that whoever
+    ran the program can still write what it gathered.
     """
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     sys.argv = [program.target, *program.args]
+    terminate = _TerminateByRaising()
     try:
         if program.is_module:
             sys.path.insert(0, str(Path.cwd()))
@@ -80,12 +115,66 @@ def run_program(program: Program) -> int:
             runpy.run_path(program.target, run_name="__main__")
     except SystemExit as exit_:
         return _exit_status(exit_.code)
-    except Exception:
-        traceback.print_exc()
+    except KeyboardInterrupt as exc:
+        _print_program_traceback(exc)
+        return INTERRUPTED
+    except Terminated:
+        return TERMINATED
+    except Exception as exc:
+        _print_program_traceback(exc)
         return 1
     finally:
+        terminate.close()
         sys.argv, sys.path[:] = saved_argv, saved_path
     return 0
+
+
+class _TerminateByRaising:
+    """SIGTERM raises ``Terminated`` in the main thread while the program runs, then no more."""
+
+    def __init__(self) -> None:
+        self._previous: object = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._raise)
+
+    @staticmethod
+    def _raise(_signum: int, _frame: FrameType | None) -> None:
+        raise Terminated
+
+    def close(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)  # type: ignore[arg-type]
+            self._previous = None
+
+
+@contextlib.contextmanager
+def sigint_held_off() -> Generator[None, None, None]:
+    """Ignore Ctrl-C for a moment (writing the results); it does not stop that."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+_OURS = (str(Path(runpy.__file__).resolve()), str(Path(__file__).resolve().parent))
+_FROZEN_RUNPY = "<frozen runpy>"  # how 3.11 and later name runpy's frames
+
+
+def _launcher(filename: str) -> bool:
+    """Whether a frame is runpy's or this command line's, not the program's."""
+    return filename == _FROZEN_RUNPY or str(Path(filename).resolve()).startswith(_OURS)
+
+
+def _print_program_traceback(exc: BaseException) -> None:
+    """Print ``exc`` as Python would for the program alone: without runpy's frames or ours."""
+    shown = traceback.TracebackException.from_exception(exc)
+    frames = [frame for frame in shown.stack if not _launcher(frame.filename)]
+    shown.stack = traceback.StackSummary.from_list(frames)
+    print("".join(shown.format()), end="", file=sys.stderr)
 
 
 def _exit_status(code: object) -> int:

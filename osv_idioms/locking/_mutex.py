@@ -298,6 +298,23 @@ def acquire_traced(self: Mutex, blocking: bool = True, timeout: float = -1) -> b
     return bool(_c_acquire(self, False)) or _wait_giving_back(self, timeout)
 
 
+@deferred
+def try_in_group(mutex: Mutex) -> bool:
+    """Try ``mutex`` as one lock of a ``with_lock`` group, without lock-order checking.
+
+    Taken, it fires ``mutex_lock``, as every other way of taking a mutex
+    does, so counting ``mutex_lock`` counts each lock a group takes; found
+    busy (the group then backs off), it fires ``mutex_try_lock`` with
+    ``success`` False.
+    """
+    got = bool(_c_acquire(mutex, False))
+    if got:
+        trace_mutex_lock(mutex)
+    else:
+        trace_mutex_try_lock(mutex, False)
+    return got
+
+
 def wait_for_mutex(mutex: Mutex, timeout: float, held: list[Any]) -> bool:
     """Wait for ``mutex``, firing ``mutex_lock_wait`` and ``_wake``; note it in ``held`` as taken.
 

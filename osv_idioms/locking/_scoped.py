@@ -19,7 +19,14 @@ from .. import checks
 from ..errors import LockNotHeldError, LockTimeout
 from ..interrupts import acquire_into, deferred
 from . import _lockdep
-from ._mutex import Mutex, acquire_traced, instrumented, release_traced, wait_for_mutex
+from ._mutex import (
+    Mutex,
+    acquire_traced,
+    instrumented,
+    release_traced,
+    try_in_group,
+    wait_for_mutex,
+)
 from ._mutex import _Switch as _mutex_switch  # pyright: ignore[reportPrivateUsage]
 
 
@@ -277,7 +284,7 @@ class with_lock:
                     raise self._timed_out(first)  # noqa: TRY301 - taken locks go back below
                 for step in range(1, len(locks)):
                     index = (first + step) % len(locks)
-                    if not take(locks[index], False, -1):
+                    if not _try_next(take, locks[index]):
                         first = index
                         break
                     taken.append(locks[index])
@@ -329,6 +336,13 @@ def _wait_for(
         taken.append(lock)
         return True
     return False
+
+
+def _try_next(take: Callable[[Any, bool, float], bool], lock: Any) -> bool:
+    """Try one more lock of the group; a traced mutex taken fires ``mutex_lock`` (see there)."""
+    if isinstance(lock, Mutex) and instrumented():
+        return try_in_group(lock)
+    return take(lock, False, -1)
 
 
 def _give_back(taken: list[Any]) -> None:

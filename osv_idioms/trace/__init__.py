@@ -45,6 +45,7 @@ from ._export import (
     summary,
     write_chrome_trace,
 )
+from ._functions import probe_function
 from ._pairing import start_of
 from ._points import (
     ProbeHandle,
@@ -81,6 +82,7 @@ __all__ = (
     "disable",
     "enable",
     "events",
+    "probe_function",
     "reset",
     "set_buffer_size",
     "snapshot",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import traceback
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,11 @@ from ._pairing import start_of
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
 ChromeDocument = dict[str, Any]
+
+
+def _frame(frame: traceback.FrameSummary) -> str:
+    """One frame of a recorded stack, as ``perf report --callstack`` shows it."""
+    return f"{frame.name} ({frame.filename}:{frame.lineno})"
 
 
 def _json_value(value: object) -> object:
@@ -74,18 +80,19 @@ def chrome_trace(events: Sequence[TraceEvent], *, pid: int | None = None) -> Chr
         names.setdefault(tid, event.thread_name)
         args = {key: _json_value(value) for key, value in event.args.items()}
         args["message"] = event.message
-        trace.append(
-            {
-                "name": event.name,
-                "cat": "tracepoint",
-                "ph": "i",
-                "s": "t",
-                "ts": (event.ns - origin) / 1000,
-                "pid": process,
-                "tid": tid,
-                "args": args,
-            }
-        )
+        instant: dict[str, Any] = {
+            "name": event.name,
+            "cat": "tracepoint",
+            "ph": "i",
+            "s": "t",
+            "ts": (event.ns - origin) / 1000,
+            "pid": process,
+            "tid": tid,
+            "args": args,
+        }
+        if event.backtrace is not None:  # recorded with backtrace=True: its caller's stack
+            instant["stack"] = [_frame(frame) for frame in event.backtrace]
+        trace.append(instant)
         start_name = start_of(event.name)
         if start_name is not None and open_starts[(tid, start_name)]:
             start = open_starts[(tid, start_name)].pop()
@@ -166,10 +173,14 @@ class DurationStats:
         p50_ns: the median (nearest rank).
         p99_ns: the 99th percentile (nearest rank).
         max_ns: the longest.
+        total_ns: their sum.
+        min_ns: the shortest.
+        p90_ns: the 90th percentile (nearest rank).
 
     Examples:
         >>> DurationStats.of([100, 200, 300, 400, 1000])
-        DurationStats(count=5, mean_ns=400.0, p50_ns=300, p99_ns=1000, max_ns=1000)
+        DurationStats(count=5, mean_ns=400.0, p50_ns=300, p99_ns=1000, max_ns=1000, \
+total_ns=2000, min_ns=100, p90_ns=1000)
     """
 
     count: int
@@ -177,6 +188,9 @@ class DurationStats:
     p50_ns: int
     p99_ns: int
     max_ns: int
+    total_ns: int
+    min_ns: int
+    p90_ns: int
 
     @classmethod
     def of(cls, durations: Sequence[int]) -> DurationStats:
@@ -186,7 +200,7 @@ class DurationStats:
             durations: durations in nanoseconds, in any order.
 
         Returns:
-            Their count, mean, median, 99th percentile and maximum.
+            Their count, mean, percentiles, extremes and sum.
 
         Raises:
             TypeError: ``durations`` is not a sequence of ints.
@@ -203,12 +217,16 @@ class DurationStats:
         if not durations:
             raise ValueError("DurationStats.of() needs at least one duration")
         ordered = sorted(durations)
+        total = sum(ordered)
         return cls(
             count=len(ordered),
-            mean_ns=sum(ordered) / len(ordered),
+            mean_ns=total / len(ordered),
             p50_ns=_percentile(ordered, 50),
             p99_ns=_percentile(ordered, 99),
             max_ns=ordered[-1],
+            total_ns=total,
+            min_ns=ordered[0],
+            p90_ns=_percentile(ordered, 90),
         )
 
 

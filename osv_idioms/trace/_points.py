@@ -415,7 +415,8 @@ def add_probe(pattern: str, probe: Probe, *, pairs: bool = False) -> ProbeHandle
 def reset() -> None:
     """Switch every tracepoint off: forget every ``enable`` rule and probe, empty the ring.
 
-    The ring goes back to its default size. Open ``Counters`` go on
+    The ring goes back to its default size (65536 records, or what
+    ``OSV_TRACE_BUFFER`` said at start-up). Open ``Counters`` go on
     counting, since they belong to whoever holds them. For tests that must
     leave tracing as they found it, and for a program starting afresh.
 

@@ -26,7 +26,7 @@ from ._ring import Record, Ring, overwritten, read
 __all__ = ("DEFAULT_BUFFER_SIZE", "Registry", "Watch", "matches", "registry")
 
 DEFAULT_BUFFER_SIZE = 65536
-"""How many records the ring keeps, unless ``set_buffer_size()`` says otherwise."""
+"""How many records the ring keeps, unless ``OSV_TRACE_BUFFER`` or ``set_buffer_size()`` says."""
 
 
 def matches(pattern: str, name: str) -> bool:
@@ -50,10 +50,12 @@ class Registry:
         "_rules",
         "_starts",
         "_watches",
+        "default_size",
         "lock",
     )
 
     def __init__(self, buffer_size: int = DEFAULT_BUFFER_SIZE) -> None:
+        self.default_size = buffer_size  # what reset() goes back to
         self.lock = threading.RLock()
         self._points: dict[str, Point] = {}
         self._rules: list[tuple[str, bool, bool]] = []  # (pattern, record, backtrace); last wins
@@ -183,7 +185,7 @@ class Registry:
         with self.lock:
             self._rules.clear()
             self._probe_rules.clear()
-            self._ring = Ring(DEFAULT_BUFFER_SIZE)
+            self._ring = Ring(self.default_size)
             for point in self._points.values():
                 self._apply(point)
 
@@ -344,7 +346,7 @@ class _ActivityWatcher:
             self.callback(active)
 
 
-registry = Registry()
+registry = Registry(environment.trace_buffer_size() or DEFAULT_BUFFER_SIZE)
 """The process's one registry."""
 
 for _pattern in environment.trace_patterns():

@@ -709,6 +709,13 @@ class TestReports:
         assert re.fullmatch(rf"\s+<module> \({re.escape(str(script))}:13\)", lines[2])
         assert re.fullmatch(rf"\s+1  25\.0%  big \({re.escape(str(script))}:10\)", lines[3])
 
+    def test_event_patterns_narrow_the_report(self, workload: Path, tmp_path: Path) -> None:
+        out = tmp_path / "t.json"
+        done = perf("record", "-e", "cli_*", "-o", str(out), "--", str(workload), "2", "0")
+        assert done.returncode == 0, done.stderr
+        report = perf("report", "-e", "cli_work_ret", str(out))
+        assert report.stdout.split() == ["tracepoint", "count", "cli_work_ret", "2"]
+
     def test_callstack_without_stacks_says_how_to_get_them(
         self, workload: Path, tmp_path: Path
     ) -> None:

@@ -28,7 +28,7 @@ from .programs import (
     run_program,
     sigint_held_off,
 )
-from .reports import callstack_table, timed_table
+from .reports import callstack_table, only, timed_table
 
 __all__ = ("perf_command",)
 
@@ -179,7 +179,7 @@ def report_command(args: argparse.Namespace, out: TextIO) -> int:
     elif args.callstack:
         out.write(callstack_table(document, patterns, top=args.top) + "\n")
     else:
-        out.write(str(summary) + "\n")
+        out.write(str(only(summary, patterns)) + "\n")
     return 0
 
 

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from .. import trace
 
-__all__ = ("callstack_table", "timed_table")
+__all__ = ("callstack_table", "only", "timed_table")
 
 # The frames of what ran the program (runpy, python -m osv_idioms), not the program's own.
 _LAUNCHER = ("/runpy.py:", "(<frozen runpy>:", "/osv_idioms/_cli/", "/osv_idioms/__main__.py:")
@@ -23,6 +23,15 @@ _LAUNCHER = ("/runpy.py:", "(<frozen runpy>:", "/osv_idioms/_cli/", "/osv_idioms
 
 def _wanted(name: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def only(summary: trace.TraceSummary, patterns: Sequence[str]) -> trace.TraceSummary:
+    """The summary of the tracepoints matching ``patterns`` alone."""
+    return trace.TraceSummary(
+        {name: n for name, n in summary.counts.items() if _wanted(name, patterns)},
+        {name: d for name, d in summary.durations.items() if _wanted(name, patterns)},
+        summary.overwritten,
+    )
 
 
 def timed_table(summary: trace.TraceSummary, patterns: Sequence[str]) -> str:

@@ -16,7 +16,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar, cast, final
+from typing import TYPE_CHECKING, Protocol, Self, cast, final
 
 from .. import trace
 from ..interrupts import deferred
@@ -31,9 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ("Bridge", "to_opentelemetry", "to_prometheus")
 
-K = TypeVar("K")
-V = TypeVar("V")
-
 _lock = threading.Lock()  # creating and dropping exports
 
 
@@ -46,22 +43,12 @@ class _Part(Protocol):
     def remove(self, patterns: tuple[str, ...]) -> None: ...
 
 
-class _Exports(Generic[K, V]):
-    """The export of each destination, held no longer than the destination itself."""
-
-    def __init__(self) -> None:
-        self._exports: weakref.WeakKeyDictionary[K, V] = weakref.WeakKeyDictionary()
-
-    def get(self, key: K) -> V | None:
-        return self._exports.get(key)
-
-    def put(self, key: K, value: V) -> None:
-        self._exports[key] = value
-
-
-_meters: _Exports[MeterProvider, Metrics] = _Exports()
-_tracers: _Exports[TracerProvider, Spans] = _Exports()
-_registries: _Exports[CollectorRegistry, PrometheusExport] = _Exports()
+# The export of each destination, held no longer than the destination itself.
+_meters: weakref.WeakKeyDictionary[MeterProvider, Metrics] = weakref.WeakKeyDictionary()
+_tracers: weakref.WeakKeyDictionary[TracerProvider, Spans] = weakref.WeakKeyDictionary()
+_registries: weakref.WeakKeyDictionary[CollectorRegistry, PrometheusExport] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class _Lease:
@@ -221,11 +208,11 @@ def to_opentelemetry(
         counted = _meters.get(meters)
         if counted is None:
             counted = _otel.Metrics(meters)
-            _meters.put(meters, counted)  # kept: an instrument can't be unregistered
+            _meters[meters] = counted  # kept: an instrument can't be unregistered
         spans = _tracers.get(tracers)
         if spans is None:
             spans = _otel.Spans(tracers)
-            _tracers.put(tracers, spans)
+            _tracers[tracers] = spans
         leases = [
             _Lease(counted.tally, checked, _keep),
             _Lease(spans.pairs, checked, _keep),
@@ -293,7 +280,7 @@ def to_prometheus(
         export = _registries.get(target)
         if export is None:
             export = _prometheus.PrometheusExport(bounds)
-            _registries.put(target, export)  # kept, so its counts go on where they were
+            _registries[target] = export  # kept, so its counts go on where they were
         elif buckets is not None and export.buckets != bounds:
             raise ValueError(
                 f"to_prometheus(buckets={bounds!r}): this registry's bridges use the buckets "

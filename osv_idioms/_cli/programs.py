@@ -24,6 +24,7 @@ __all__ = (
     "Terminated",
     "UsageError",
     "check_program",
+    "launcher_file",
     "program_path",
     "run_program",
     "sigint_held_off",
@@ -160,19 +161,27 @@ def sigint_held_off() -> Generator[None, None, None]:
         signal.signal(signal.SIGINT, previous)
 
 
-_OURS = (str(Path(runpy.__file__).resolve()), str(Path(__file__).resolve().parent))
 _FROZEN_RUNPY = "<frozen runpy>"  # how 3.11 and later name runpy's frames
 
 
-def _launcher(filename: str) -> bool:
-    """Whether a frame is runpy's or this command line's, not the program's."""
-    return filename == _FROZEN_RUNPY or str(Path(filename).resolve()).startswith(_OURS)
+def launcher_file(filename: str) -> bool:
+    """Whether a frame in ``filename`` is runpy's or this command line's, not the program's.
+
+    Read from the path's shape, not this installation's paths, so that it
+    also holds for a stack recorded in a trace file written elsewhere.
+    """
+    path = filename.replace("\\", "/")
+    return (
+        filename == _FROZEN_RUNPY
+        or path.endswith(("/runpy.py", "/osv_idioms/__main__.py"))
+        or "/osv_idioms/_cli/" in path
+    )
 
 
 def _print_program_traceback(exc: BaseException) -> None:
     """Print ``exc`` as Python would for the program alone: without runpy's frames or ours."""
     shown = traceback.TracebackException.from_exception(exc)
-    frames = [frame for frame in shown.stack if not _launcher(frame.filename)]
+    frames = [frame for frame in shown.stack if not launcher_file(frame.filename)]
     shown.stack = traceback.StackSummary.from_list(frames)
     print("".join(shown.format()), end="", file=sys.stderr)
 

@@ -14,11 +14,9 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from .. import trace
+from .programs import launcher_file
 
 __all__ = ("callstack_table", "only", "timed_table")
-
-# The frames of what ran the program (runpy, python -m osv_idioms), not the program's own.
-_LAUNCHER = ("/runpy.py:", "(<frozen runpy>:", "/osv_idioms/_cli/", "/osv_idioms/__main__.py:")
 
 
 def _wanted(name: str, patterns: Sequence[str]) -> bool:
@@ -89,4 +87,6 @@ def callstack_table(document: object, patterns: Sequence[str], *, top: int) -> s
 
 
 def _launcher(frame: str) -> bool:
-    return any(part in frame for part in _LAUNCHER)
+    """Whether a recorded frame, ``name (file:line)``, is what ran the program."""
+    filename = frame.rpartition(" (")[2].rpartition(":")[0]
+    return launcher_file(filename)

@@ -523,6 +523,9 @@ CASES: dict[str, Case] = {
     "environment.lock_order_checking": plain(environment.lock_order_checking),
     "environment.interrupts_deferred": plain(environment.interrupts_deferred),
     "environment.trace_buffer_size": plain(environment.trace_buffer_size, "text", text="10"),
+    "trace.read_together": case(
+        lambda: (trace.read_together, {"counters": trace.count("fuzz_rt")}), "counters"
+    ),
     "trace.probe_function": plain(trace.probe_function, "target", target="json:dumps"),
     "checks.timeout": plain(checks.timeout, "value", value=1.0),
     "checks.flag": case(

@@ -119,21 +119,3 @@ def test_bridges_changing_hands_lose_and_double_no_hit(prefix: str) -> None:
     assert scraped == sorted(scraped)
     for bridge in open_bridges:
         bridge.close()
-
-
-class _Moving:
-    """Counts of one tracepoint that move between reads, as they do while threads hit it."""
-
-    def __init__(self, reads: list[int]) -> None:
-        self._reads = iter(reads)
-
-    def by_tracepoint(self) -> dict[str, int]:
-        return {"x": next(self._reads)}
-
-
-def test_a_handover_is_read_at_an_instant_the_heir_did_not_move() -> None:
-    """The two counts are taken together only once the heir's count is still across the read."""
-    from osv_idioms.telemetry._tally import _read_together
-
-    mine, heir = _Moving([10, 12, 13]), _Moving([4, 6, 7, 7])
-    assert _read_together(mine, heir, "x") == (13, 7)  # type: ignore[arg-type]

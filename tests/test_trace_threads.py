@@ -123,3 +123,27 @@ class TestRecordingUnderContention:
         finally:
             handle.remove()
         assert seen == {f"worker-{i}": 2_000 for i in range(THREADS)}
+
+
+def test_counters_read_together_differ_by_exactly_what_one_saw_alone(unique: Unique) -> None:
+    """While threads hit, two Counters read at one instant differ by the hits before the second."""
+    name = unique("rt")
+    hit = trace.declare_tracepoint(name)
+    early = trace.count(name)
+    for _ in range(5):
+        hit()
+    late = trace.count(name)
+    differences: list[int] = []
+
+    def work(index: int) -> None:
+        for _ in range(20_000):
+            if index == 0:
+                first, second = trace.read_together(early, late)
+                differences.append(first[name] - second[name])
+            else:
+                hit()
+
+    run_workers(work, 3)
+    early.close()
+    late.close()
+    assert set(differences) == {5}

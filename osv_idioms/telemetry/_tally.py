@@ -87,23 +87,7 @@ class Tally(PatternLeases[trace.Counters]):
             owned.counters = None
 
 
-_SETTLE_TRIES = 1000
-
-
 def _read_together(mine: trace.Counters, heir: trace.Counters, name: str) -> tuple[int, int]:
-    """Both sources' counts of ``name`` at one instant.
-
-    Both count the same tracepoint, so their difference is fixed; it is read
-    exactly when ``heir``'s count did not move across the read of ``mine``.
-    A tracepoint hit without pause for every try is read as close as it can
-    be: a hit or two may then be counted twice.
-    """
-    before = heir.by_tracepoint()[name]
-    count = mine.by_tracepoint()[name]
-    for _ in range(_SETTLE_TRIES):
-        after = heir.by_tracepoint()[name]
-        if after == before:
-            break
-        before = after
-        count = mine.by_tracepoint()[name]
-    return count, before
+    """Both sources' counts of ``name`` at one instant (``trace.read_together``)."""
+    counted, heirs = trace.read_together(mine, heir)
+    return counted[name], heirs[name]

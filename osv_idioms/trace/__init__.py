@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from ..faces import present
 from ._bodies import Probe
-from ._counting import Counters, count
+from ._counting import Counters, count, read_together
 from ._events import (
     TraceEvent,
     TraceSnapshot,
@@ -83,6 +83,7 @@ __all__ = (
     "enable",
     "events",
     "probe_function",
+    "read_together",
     "reset",
     "set_buffer_size",
     "snapshot",

@@ -14,6 +14,7 @@ from typing import Self, final
 
 from ..checks import kind_of
 from ..interrupts import deferred
+from ._bodies import Point
 from ._points import check_pattern
 from ._registry import Watch, registry
 
@@ -100,6 +101,15 @@ class Counters(Mapping[str, int]):
             return dict(self._final_points)
         return self._watch.by_point()
 
+    def _points(self) -> tuple[Point, ...]:
+        """The tracepoints it counts (none once closed: its counts are frozen)."""
+        return () if self._final is not None else self._watch.points()
+
+    def _by_tracepoint_at(self, now: dict[Point, int]) -> dict[str, int]:
+        if self._final is not None:
+            return dict(self._final_points)
+        return self._watch.by_point(now)
+
     @deferred
     def close(self) -> None:
         """Freeze the counts and stop counting what only this object watched (harmless twice)."""
@@ -128,6 +138,40 @@ class Counters(Mapping[str, int]):
     def __repr__(self) -> str:
         state = "closed" if self._final is not None else "counting"
         return f"<Counters {state} {dict(self)!r}>"
+
+
+def read_together(*counters: Counters) -> tuple[dict[str, int], ...]:
+    """Several ``Counters`` read at one instant: ``by_tracepoint()`` of each, all at once.
+
+    Each tracepoint's count is read once and serves every ``Counters`` that
+    counts it, so while threads go on hitting, the difference between two
+    of them is exactly the hits one saw and the other did not. Reading them
+    one after the other would let hits fall between the reads.
+
+    Args:
+        *counters: the ``Counters`` to read.
+
+    Returns:
+        Each one's ``by_tracepoint()``, in the order given.
+
+    Raises:
+        TypeError: an argument is not a ``Counters``.
+
+    Examples:
+        >>> from osv_idioms.trace import declare_tracepoint
+        >>> trace_doc_rt = declare_tracepoint("doc_rt")
+        >>> early = count("doc_rt"); trace_doc_rt(); late = count("doc_rt"); trace_doc_rt()
+        >>> read_together(early, late)
+        ({'doc_rt': 2}, {'doc_rt': 1})
+        >>> early.close(); late.close()
+    """
+    for each in counters:
+        if not isinstance(each, Counters):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"read_together() takes Counters, got {kind_of(each)}")
+    # Counters' own parts, read by this module's function (Point is no public type).
+    points = {point for each in counters for point in each._points()}  # pyright: ignore[reportPrivateUsage]
+    now = {point: point.hits() for point in points}
+    return tuple(each._by_tracepoint_at(now) for each in counters)  # pyright: ignore[reportPrivateUsage]
 
 
 def count(*specs: str) -> Counters:

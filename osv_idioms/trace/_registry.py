@@ -14,7 +14,7 @@ import os
 import threading
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from .. import environment
 from ..errors import ProbeFailedWarning, TracepointError
@@ -306,9 +306,15 @@ class Watch:
             if matches(spec, point.name)
         )
 
-    def by_point(self) -> dict[str, int]:
-        """The hits since watching began of each point watched, by name."""
-        return {point.name: point.hits() - base for point, base in self._baselines.items()}
+    def by_point(self, now: Mapping[Point, int] | None = None) -> dict[str, int]:
+        """The hits since watching began of each point watched, by name.
+
+        ``now`` gives each point's count as read once for several watches, so
+        that they are read at one instant; by default each is read here.
+        """
+        if now is None:
+            return {point.name: point.hits() - base for point, base in self._baselines.items()}
+        return {point.name: now[point] - base for point, base in self._baselines.items()}
 
     def unmatched(self) -> tuple[str, ...]:
         """The specs that have matched no declared tracepoint so far."""

@@ -66,6 +66,38 @@ def test_emits_racing_disconnects() -> None:
     assert len(signal) == permanent
 
 
+def test_emits_racing_connects_call_every_slot_connected_before_them() -> None:
+    """A slot whose connect() returned before an emit began is called by it, unless disconnected.
+
+    After a change the next emit makes the cells the others walk; one made
+    from an older state and handed over late would leave a new slot out.
+    """
+    signal = Signal[[set[int]]]()
+    on: set[int] = set()  # connected, and not yet about to be disconnected
+    missed: list[int] = []
+
+    def emit() -> None:
+        for _ in range(ROUNDS):
+            expected = frozenset(on)
+            called: set[int] = set()
+            signal.emit(called)
+            still_on = frozenset(on)
+            missed.extend(expected - called - (expected - still_on))
+
+    def churn(first: int) -> None:
+        for number in range(first, first + ROUNDS):
+            connection = signal.connect(lambda called, number=number: called.add(number))
+            on.add(number)
+            if number % 2:
+                signal.connect(print).disconnect()  # another change, made by another call
+            on.discard(number)
+            connection.disconnect()
+
+    run_threads([emit] * EMITTERS + [functools.partial(churn, n * ROUNDS) for n in range(2)])
+    assert missed == []
+    assert len(signal) == 0
+
+
 def test_connect_and_disconnect_from_many_threads() -> None:
     """8 threads connecting and disconnecting at once lose no connection and keep no stale one."""
     signal = Signal[[int]]()

@@ -2,23 +2,29 @@
 
 A signal's connections live here, each as an ``Entry``. Only ``SlotList``
 changes an entry or the list, always under its lock; ``Signal`` and
-``Connection`` ask it. After each change it hands the signal the new tuple
-of cells to walk (``publish``), so an emit reads one attribute of the signal
-and takes no lock.
+``Connection`` ask it.
+
+What an emit walks is a tuple of cells, read from one attribute of the
+signal. Rebuilding that tuple on every change made connecting n slots cost
+O(n²): so a change only hands the signal a ``Stale`` marker (``publish``),
+and the first emit after it makes the tuple (a C-level copy of the cells in
+call order, under the lock, briefly) and hands that over instead. The entries are kept in a dict in
+call order, so connecting at the lowest priority so far (the common case)
+and disconnecting are O(1).
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..interrupts import deferred
 from ._emit import skipped
 from ._slots import Call, same_slot
 
-__all__ = ("Entry", "SlotList")
+__all__ = ("Cells", "Entry", "SlotList", "Stale", "Walked")
 
 Cells = tuple[list[Any], ...]
 
@@ -51,26 +57,55 @@ class Entry:
         return same_slot(self.key, self.key_ref, slot)
 
 
+class Stale:
+    """What the signal holds after a change: walking it makes (and hands over) the new cells."""
+
+    __slots__ = ("_cells",)
+
+    def __init__(self, cells: Callable[[], Cells]) -> None:
+        self._cells = cells
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        return iter(self._cells())
+
+
+Walked = Cells | Stale
+"""What an emit walks: the cells in call order, or the marker that makes them."""
+
+
 class SlotList:
     """The entries of one signal, in call order (priority, then connection order)."""
 
-    __slots__ = ("_blocks", "_entries", "_publish", "lock")
+    __slots__ = ("_blocks", "_entries", "_lowest", "_publish", "_stale", "lock")
 
-    def __init__(self, publish: Callable[[Cells], None]) -> None:
-        self.lock: threading.Lock = threading.Lock()
-        self._entries: tuple[Entry, ...] = ()
+    def __init__(self, publish: Callable[[Walked], None]) -> None:
+        # Reentrant: dropping a slot can run a finaliser that connects, or
+        # emits (and so makes the cells), on this same signal.
+        self.lock: threading.RLock = threading.RLock()
+        self._entries: dict[Entry, list[Any]] = {}  # each entry's cell, in call order
+        self._lowest = 0  # at most the last entry's priority: below it, a new one is appended
         self._blocks = 0
         self._publish = publish
+        self._stale = Stale(self.cells)
 
     @property
     def entries(self) -> tuple[Entry, ...]:
         """The live entries now, in call order (a snapshot)."""
-        return self._entries
+        with self.lock:
+            return tuple(self._entries)
 
     @property
     def blocked(self) -> int:
         """How many ``block()`` calls are not yet undone."""
         return self._blocks
+
+    @deferred  # the lock is held only for copying a tuple, never for a slot
+    def cells(self) -> Cells:
+        """What an emit walks now (nothing while blocked), handed to the signal until a change."""
+        with self.lock:
+            cells: Cells = () if self._blocks else tuple(self._entries.values())
+            self._publish(cells)
+            return cells
 
     @deferred  # every change below updates two snapshots, which must agree
     def add(self, fitted: Call, priority: int, *, once: bool) -> Entry:
@@ -79,11 +114,12 @@ class SlotList:
         if once:
             self._make_once(entry)
         with self.lock:
-            entries = self._entries
-            at = len(entries)
-            while at and entries[at - 1].priority < priority:
-                at -= 1
-            self._set((*entries[:at], entry, *entries[at:]))
+            if not self._entries or priority <= self._lowest:
+                self._entries[entry] = entry.cell
+                self._lowest = priority
+            else:
+                self._insert(entry)
+            self._changed()
         return entry
 
     def _make_once(self, entry: Entry) -> None:
@@ -103,8 +139,8 @@ class SlotList:
         """End ``entry``, from now on, even within an emit already running. Idempotent."""
         with self.lock:
             if entry.live:
-                self._end(entry)
-                self._set(tuple([e for e in self._entries if e is not entry]))
+                self._drop(entry)
+                self._changed()
 
     @deferred
     def remove_all(self, entries: Iterable[Entry] | None = None) -> int:
@@ -112,8 +148,8 @@ class SlotList:
         with self.lock:
             ending = [e for e in (self._entries if entries is None else entries) if e.live]
             for entry in ending:
-                self._end(entry)
-            self._set(self._live())
+                self._drop(entry)
+            self._changed()
         return len(ending)
 
     @deferred
@@ -122,18 +158,17 @@ class SlotList:
         with self.lock:
             if not entry.live:
                 return False
-            self._end(entry)
-            self._set(self._live())
+            self._drop(entry)
+            self._changed()
             return True
 
     @deferred
     def prune(self) -> None:
         """End the entries whose weakly held objects are gone."""
         with self.lock:
-            for entry in self._entries:
-                if not entry.connected:
-                    self._end(entry)
-            self._set(self._live())
+            for entry in [e for e in self._entries if not e.connected]:
+                self._drop(entry)
+            self._changed()
 
     @deferred
     def adjust_block(self, entry: Entry, step: int) -> bool:
@@ -155,18 +190,27 @@ class SlotList:
             if blocks < 0:
                 return False
             self._blocks = blocks
-            self._set(self._entries)
+            self._changed()
             return True
 
     # -- under the lock ------------------------------------------------------------
 
-    def _end(self, entry: Entry) -> None:
+    def _drop(self, entry: Entry) -> None:
+        """End the entry and take it out; an emit walking older cells skips it from now on."""
         entry.live = False
         entry.cell[0] = skipped
+        self._entries.pop(entry, None)  # a finaliser run by the line above may have been first
 
-    def _live(self) -> tuple[Entry, ...]:
-        return tuple([e for e in self._entries if e.live])
+    def _insert(self, entry: Entry) -> None:
+        """Put ``entry`` after every entry of higher or equal priority: a rebuild, O(n)."""
+        order = list(self._entries.items())
+        at = len(order)
+        while at and order[at - 1][0].priority < entry.priority:
+            at -= 1
+        order.insert(at, (entry, entry.cell))
+        self._entries = dict(order)
+        self._lowest = order[-1][0].priority
 
-    def _set(self, entries: tuple[Entry, ...]) -> None:
-        self._entries = entries
-        self._publish(() if self._blocks else tuple([e.cell for e in entries]))
+    def _changed(self) -> None:
+        """The next emit makes the cells again: O(1) here, however many changes come first."""
+        self._publish(self._stale)

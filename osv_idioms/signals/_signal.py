@@ -1,10 +1,11 @@
 """``Signal[P]``: connecting, blocking, emitting, and one signal per instance.
 
 Emitting reads one attribute, ``_entries``: a tuple of ``[call, ref]`` cells
-(see ``_emit``) that the slot list (``_list``) hands over after each change,
-under its lock, and never changes in place except to overwrite a cell's
-``call`` with ``skipped``. So an emit takes no lock, and no slot ever runs
-under one.
+(see ``_emit``) that the slot list (``_list``) makes and hands over, and
+never changes in place except to overwrite a cell's ``call`` with
+``skipped``. After a change it holds a marker instead, and the first emit
+makes the new tuple under the slot list's lock, briefly; every other emit
+takes no lock, and no slot ever runs under one.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ..checks import flag, kind_of
 from ..interrupts import deferred
 from ._connection import Connection
 from ._emit import emitter, results
-from ._list import Cells, SlotList
+from ._list import SlotList, Walked
 from ._slots import fit
 
 P = ParamSpec("P")
@@ -134,7 +135,7 @@ class Signal(Generic[P]):
                 raises an ``ExceptionGroup`` of the failures.
         """
         self._name = name
-        self._entries: Cells = ()  # what emits walk: set by the slot list only
+        self._entries: Walked = ()  # what emits walk: set by the slot list only
         self._slots = SlotList(self._publish)
         self._attribute: str | None = None  # set when declared in a class body
         self._per_instance: dict[int, Self] | None = None
@@ -449,8 +450,8 @@ class Signal(Generic[P]):
         """Drop the connections whose weakly held objects are gone."""
         self._slots.prune()
 
-    def _publish(self, entries: Cells) -> None:
-        """Take the slot list's new cells: what the next emit walks (its lock is held)."""
+    def _publish(self, entries: Walked) -> None:
+        """Take the slot list's new cells, or its marker: what the next emit walks."""
         self._entries = entries
 
     # -- one signal per instance -------------------------------------------------

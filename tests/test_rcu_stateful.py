@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+import pytest
 from hypothesis import settings
+from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
     MultipleResults,
@@ -20,7 +22,7 @@ from hypothesis.stateful import (
 )
 
 from osv_idioms.errors import GracePeriodTimeout
-from osv_idioms.rcu import RcuDomain
+from osv_idioms.rcu import RcuDict, RcuDomain
 
 WORKERS = 3
 TIMEOUT_S = 30.0
@@ -142,3 +144,117 @@ class DomainLifecycle(RuleBasedStateMachine):
 
 TestDomainLifecycle = DomainLifecycle.TestCase
 TestDomainLifecycle.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
+
+
+class Box:
+    """A value that retires: closed once, after a grace period."""
+
+    def __init__(self, serial: int) -> None:
+        self.serial = serial
+        self.closes = 0
+
+    def close(self) -> None:
+        self.closes += 1
+
+
+class RcuDictAgainstADict(RuleBasedStateMachine):
+    """An RcuDict growing past many doublings, against a dict, with snapshots kept along the way.
+
+    Keys include equal keys of different types (1, 1.0, True) and keys whose
+    hashes collide in the low bits, so the buckets are exercised, not only
+    the dict inside each.
+    """
+
+    keys = Bundle("keys")
+    snapshots = Bundle("snapshots")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.domain = RcuDomain("dict-model")
+        self.table: RcuDict[object, Box] = RcuDict(domain=self.domain, retire=Box.close)
+        self.model: dict[object, Box] = {}
+        self.retired: list[Box] = []
+        self.serials = itertools.count()
+
+    def _box(self) -> Box:
+        return Box(next(self.serials))
+
+    @rule(
+        target=keys,
+        key=st.one_of(
+            st.integers(-(2**70), 2**70),
+            st.text(max_size=3),
+            st.sampled_from([1, 1.0, True, 0, 0.0, False]),
+            st.integers(0, 50).map(lambda n: n << 40),
+        ),
+    )
+    def make_key(self, key: object) -> object:
+        return key
+
+    @rule(key=keys)
+    def put(self, key: object) -> None:
+        box = self._box()
+        old = self.model.get(key)
+        assert self.table.put(key, box) is old
+        if old is not None:
+            self.retired.append(old)
+        self.model[key] = box
+
+    @rule(key=keys)
+    def remove(self, key: object) -> None:
+        if key in self.model:
+            assert self.table.remove(key) is self.model[key]
+            self.retired.append(self.model.pop(key))
+        else:
+            with pytest.raises(KeyError):
+                self.table.remove(key)
+
+    @rule(first=st.lists(keys, max_size=40), many=st.integers(0, 300))
+    def update(self, first: list[object], many: int) -> None:
+        """Set some bundled keys and up to 300 fresh ones at once: enough to make it grow."""
+        pairs = {key: self._box() for key in first} | {
+            ("fresh", next(self.serials)): self._box() for _ in range(many)
+        }
+        self.retired.extend(self.model[key] for key in pairs if key in self.model)
+        self.table.update(pairs)
+        self.model.update(pairs)
+
+    @rule()
+    def clear(self) -> None:
+        self.retired.extend(self.model.values())
+        self.table.clear()
+        self.model.clear()
+
+    @rule(target=snapshots)
+    def take_snapshot(self) -> tuple[Mapping[object, Box], dict[object, Box]]:
+        return self.table.snapshot(), dict(self.model)
+
+    @rule(taken=snapshots)
+    def a_snapshot_never_changes(
+        self, taken: tuple[Mapping[object, Box], dict[object, Box]]
+    ) -> None:
+        snapshot, then = taken
+        assert dict(snapshot.items()) == then
+        assert len(snapshot) == len(then)
+        assert all(key in snapshot for key in then)
+
+    @rule(key=keys)
+    def look_up(self, key: object) -> None:
+        assert self.table.get(key) is self.model.get(key)
+        assert (key in self.table) == (key in self.model)
+
+    @invariant()
+    def same_contents(self) -> None:
+        assert len(self.table) == len(self.model)
+        assert dict(self.table.items()) == self.model
+        assert sorted(map(repr, self.table)) == sorted(map(repr, self.model))
+
+    def teardown(self) -> None:
+        self.domain.barrier(timeout=TIMEOUT_S)
+        assert [box.closes for box in self.retired] == [1] * len(self.retired)
+        assert all(box.closes == 0 for box in self.model.values())
+        self.domain.close()
+
+
+TestRcuDictAgainstADict = RcuDictAgainstADict.TestCase
+TestRcuDictAgainstADict.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)

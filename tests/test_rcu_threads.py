@@ -134,6 +134,48 @@ def test_containers_under_concurrent_readers_and_writers(domain: RcuDomain) -> N
     assert sorted(table) == list(range(1_000, 1_010))
 
 
+def test_rcu_dict_lookups_while_it_grows_and_updates_many_keys(domain: RcuDomain) -> None:
+    """Lookups never miss a key that is there throughout, and see an update() whole.
+
+    The writer inserts 20,000 new keys (the table doubles about ten times
+    under the readers) and, between inserts, moves a group of 64 keys, in
+    many buckets, to the next generation with one update().
+    """
+    group: list[object] = [f"g{i}" for i in range(64)]
+    always = list(range(500))
+    table: RcuDict[object, int] = RcuDict(  # keys of two types: group strs, always ints
+        [*((key, 0) for key in group), *((key, key) for key in always)], domain=domain
+    )
+    stop = threading.Event()
+    bad: list[str] = []
+
+    def reader() -> None:
+        rounds = 0
+        while not stop.is_set() or rounds < 10:
+            rounds += 1
+            bad.extend(
+                f"lost {key}"
+                for key in always[::7]
+                if table.get(key) != key or key not in table or table[key] != key
+            )
+            generations = {value for key, value in table.snapshot().items() if key in group}
+            if len(generations) != 1:
+                bad.append(f"half an update: {sorted(generations)}")
+
+    def writer() -> None:
+        for n in range(20_000):
+            table[f"new{n}"] = n
+            if n % 500 == 0:
+                table.update(dict.fromkeys(group, n // 500 + 1))
+        stop.set()
+
+    run_threads([writer, *[reader] * READERS])
+    assert bad == []
+    assert len(table) == len(group) + len(always) + 20_000
+    assert len(table.snapshot()) == len(table) == len(list(table))
+    assert {table[key] for key in group} == {40}
+
+
 def test_concurrent_synchronize_and_call_rcu(domain: RcuDomain) -> None:
     """Many threads synchronizing and queuing at once: every callback runs exactly once."""
     ran: list[int] = []

@@ -314,6 +314,7 @@ CASES: dict[str, Case] = {
     "trace.start_of": plain(trace.start_of, "name", name="read_ret"),
     "trace.clear": plain(trace.clear),
     "trace.events": plain(trace.events),
+    "trace.overwritten": plain(trace.overwritten),
     "trace.snapshot": plain(trace.snapshot),
     "trace.chrome_trace": case(lambda: (trace.chrome_trace, {"events": (), "pid": 1}), "events"),
     "trace.write_chrome_trace": case(

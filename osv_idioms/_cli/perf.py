@@ -142,12 +142,12 @@ def record_command(args: argparse.Namespace, program: Program | None, out: TextI
         for pattern in patterns:
             trace.disable(pattern)
     with sigint_held_off():  # a second Ctrl-C must not cut the file short
-        taken = trace.snapshot()
         try:
-            written = trace.write_chrome_trace(args.output, taken)
+            written = trace.write_chrome_trace(args.output)  # streamed from the ring
         except OSError as exc:
             raise UsageError(f"can't write {args.output}: {exc.strerror or exc}") from None
-    lost = f", {taken.overwritten} overwritten" if taken.overwritten else ""
+    pushed_out = trace.overwritten()  # nothing records now: the count is the file's
+    lost = f", {pushed_out} overwritten" if pushed_out else ""
     out.write(f"recorded {written} events{lost} to {args.output}\n")
     return status
 

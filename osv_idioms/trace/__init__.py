@@ -34,6 +34,7 @@ from ._events import (
     buffer_size,
     clear,
     events,
+    overwritten,
     set_buffer_size,
     snapshot,
 )
@@ -82,6 +83,7 @@ __all__ = (
     "disable",
     "enable",
     "events",
+    "overwritten",
     "probe_function",
     "read_together",
     "reset",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import final
 
@@ -23,9 +23,11 @@ __all__ = (
     "buffer_size",
     "clear",
     "events",
+    "overwritten",
     "set_buffer_size",
     "shown",
     "snapshot",
+    "streamed",
 )
 
 
@@ -164,6 +166,28 @@ def snapshot() -> TraceSnapshot:
     """
     records, overwritten = registry.records()
     return TraceSnapshot(tuple(_to_event(record) for record in records), overwritten)
+
+
+def overwritten() -> int:
+    """How many records the ring has pushed out since it was last cleared.
+
+    ``snapshot().overwritten`` tells the same without copying every event:
+    this is for a program that streams the ring (``write_chrome_trace()``).
+
+    Returns:
+        The count, exact once the threads that record have stopped.
+
+    Examples:
+        >>> clear(); overwritten()
+        0
+    """
+    return registry.streamed_records()[1]
+
+
+def streamed() -> tuple[Iterator[TraceEvent], int]:
+    """The events in the ring now, each made as it is reached, and how many were overwritten."""
+    records, pushed_out = registry.streamed_records()
+    return map(_to_event, records), pushed_out
 
 
 def events() -> list[TraceEvent]:

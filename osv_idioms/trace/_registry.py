@@ -14,7 +14,7 @@ import os
 import threading
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from .. import environment
 from ..errors import ProbeFailedWarning, TracepointError
@@ -210,8 +210,17 @@ class Registry:
         Taken without the lock: the ring is read in one C call, and each record
         names its point, which is never removed.
         """
+        records, pushed_out = self.streamed_records()
+        return list(records), pushed_out
+
+    def streamed_records(self) -> tuple[Iterator[Record], int]:
+        """``records()``, each ``Record`` made only as the caller reaches it (for exports)."""
         raw = self._ring.copy()  # read each time: install_ring() replaces it
-        return [read(record) for record in raw], overwritten(raw)
+        return map(read, raw), overwritten(raw)
+
+    def pair_starts(self) -> frozenset[str]:
+        """The names that a declared tracepoint closes as a timed pair (``x`` of ``x_ret``)."""
+        return frozenset(filter(None, map(start_of, list(self._points))))
 
     def point(self, name: str) -> Point:
         """The tracepoint named ``name`` (one a record names: it exists)."""

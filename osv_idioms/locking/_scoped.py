@@ -116,7 +116,6 @@ class _LockUnlockAdapter:
 
 _checking = _lockdep.state  # bound once: read on every entry
 _watched = _mutex_switch  # instrumented while lock-order checking or a mutex tracepoint is on
-_held = _lockdep.held
 
 # The C locks: taken with acquire_into, so an interrupt can't come between taking and noting.
 _C_LOCKS = frozenset({type(threading.Lock()), type(threading.RLock())})
@@ -207,45 +206,44 @@ class with_lock:
         (False, False)
     """
 
-    __slots__ = ("_locks", "_timeout")
+    __slots__ = ("_locks", "_recorded", "_timeout")
 
     def __init__(self, *locks: Lockable, timeout: float | None = None) -> None:
         if not locks:
             raise TypeError("with_lock() needs at least one lock")
-        seconds = checks.timeout(timeout)
+        seconds = None if timeout is None else checks.timeout(timeout)  # None: the common case
         # Checked on entry, not here: the with statement is the call, and entry is where
         # the check is cheapest (an AttributeError from the fast path triggers it).
         self._locks: tuple[Any, ...] = locks
         self._timeout = seconds
+        self._recorded = False  # True once entry told the lock-order checker: exit tells it too
 
     @deferred
     def __enter__(self) -> None:
         locks = self._locks
         count = len(locks)  # compared as a number: a tuple's length would narrow its type
-        if _watched.instrumented or self._timeout is not None or count > 2:
+        if self._timeout is not None or _watched.instrumented or count > 2:
             self._enter_general()
             return
         # One or two locks, no timeout, nothing watching: the common case, kept short.
         # Both are tried without waiting; only a busy lock sends it to the waiting path.
         # (Watched mutexes take the general path, which fires mutex_lock for the first.)
         first = locks[0]
-        taken = False
         try:
-            taken = first.acquire(False)
-            if taken and (count == 1 or locks[-1].acquire(False)):
-                return
-        except AttributeError:
-            if taken:
+            if first.acquire(False):
+                if count == 1:
+                    return
+                try:
+                    if locks[1].acquire(False):
+                        return
+                except BaseException:  # an AttributeError goes on to be adapted, below
+                    first.release()
+                    raise
                 first.release()
+        except AttributeError:
             self._adapt_or_refuse()
             self._enter_general()
             return
-        except BaseException:
-            if taken:
-                first.release()
-            raise
-        if taken:
-            first.release()
         self._take_all(_plain_take)
 
     def _adapt_or_refuse(self) -> None:
@@ -267,6 +265,7 @@ class with_lock:
         self._take_all(_take)
         for lock in originals:
             _lockdep.push_unchecked(lock)
+        self._recorded = True
 
     def _take_all(self, take: Callable[[Any, bool, float], bool]) -> None:
         """``std::lock``: wait for one lock, try the rest; on a miss, back off, wait for that one.
@@ -309,11 +308,17 @@ class with_lock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not _held.entries:  # nothing recorded: plain releases, last named first
-            for lock in reversed(self._locks):
+        locks = self._locks
+        if not self._recorded:  # plain releases, last named first
+            if len(locks) == 2:  # written out: the loop below costs a tenth of the block
+                locks[1].release()
+                locks[0].release()
+                return
+            for lock in reversed(locks):
                 lock.release()
             return
-        for lock in reversed(self._locks):
+        self._recorded = False
+        for lock in reversed(locks):
             _give(lock)
             _lockdep.pop(_original(lock))
 

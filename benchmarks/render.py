@@ -39,6 +39,17 @@ BASELINES = {
 }
 PER_ROUND = frozenset({"contended-4-threads", "contended", "grace-period"})
 
+# The scaling groups (bench_scaling.py) are named with their size: matched by how
+# the name starts. The baseline is the case whose name holds the peer's word.
+SCALING_PEERS = {
+    "connect ": "psygnal",
+    "connect+disconnect": "psygnal",
+    "dict ": "locked-dict",
+    "list ": "locked-list",
+    "readers": "locked-dict",
+}
+PER_CALL_UNTIMED = ("connect ", "emit to ", "list ", "readers")  # not unrolled: stats are per call
+
 
 def baseline_of(group: str, names: Iterable[str]) -> str | None:
     """The baseline's name: the listed one, or for an emit group its plain loop."""
@@ -46,7 +57,8 @@ def baseline_of(group: str, names: Iterable[str]) -> str | None:
     wanted = BASELINES.get(group)
     if wanted in names:
         return wanted
-    return next((name for name in names if "plain-loop" in name), None)
+    peer = next((word for start, word in SCALING_PEERS.items() if group.startswith(start)), None)
+    return next((name for name in names if (peer or "plain-loop") in name), None)
 
 
 def render(report: dict[str, Any]) -> str:
@@ -69,8 +81,12 @@ def table(group: str, cases: list[dict[str, Any]]) -> list[str]:
     """One group's table: name, min, median, ratio to the baseline."""
     if all("operations_per_s" in case.get("extra_info", {}) for case in cases):
         return throughput_table(group, cases)
+    if all("p99_read_ns" in case.get("extra_info", {}) for case in cases):
+        return readers_table(group, cases)
     per_round = group in PER_ROUND
     scale, unit = (1e3, "ms per round") if per_round else (1e9 / CALLS_PER_ROUND, "ns per call")
+    if group.startswith(PER_CALL_UNTIMED):
+        scale, unit = (1e6, "µs per call")
     by_name = {case["name"]: case for case in cases}
     base = baseline_of(group, by_name)
     base_min = by_name[base]["stats"]["min"] if base else None
@@ -95,6 +111,15 @@ def throughput_table(group: str, cases: list[dict[str, Any]]) -> list[str]:
         single = rate.get(case["name"].rsplit("[", 1)[0] + "[1]")
         versus = f"{rate[case['name']] / single:.2f}" if single else "—"
         rows.append(f"| `{case['name']}` | {rate[case['name']]:,.0f} | {versus} |")
+    return rows
+
+
+def readers_table(group: str, cases: list[dict[str, Any]]) -> list[str]:
+    """Readers beside a writer: reads per second over all readers, and the p99 of one read."""
+    rows = [f"#### {group}", "", "| case | reads/s | p99 read (ns) |", "|---|---:|---:|"]
+    for case in cases:
+        info = case["extra_info"]
+        rows.append(f"| `{case['name']}` | {info['reads_per_s']:,} | {info['p99_read_ns']:,} |")
     return rows
 
 

@@ -56,6 +56,26 @@ def test_thread_scaling_groups_show_throughput_against_one_thread() -> None:
     assert "| `test_reads[2]` | 7,000,000 | 1.75 |" in text
 
 
+def test_scaling_groups_name_their_peer_and_show_untimed_calls_in_microseconds() -> None:
+    """``bench_scaling`` groups carry their size: the baseline is the peer the name holds."""
+    cases = [
+        case("test_connect_many[10000-psygnal]", "connect 10000 slots", 84.8e-3, 90e-3),
+        case("test_connect_many[10000-osv-idioms]", "connect 10000 slots", 20.6e-3, 21e-3),
+        case("test_dict_read_at[locked-dict-10]", "dict read at 10", 182e-6, 190e-6),
+        case("test_dict_read_at[rcu-dict-10]", "dict read at 10", 74.4e-6, 76e-6),
+        {
+            **case("test_readers[rcu-dict-2]", "readers beside a writer: 2", 0.05, 0.06),
+            "extra_info": {"reads_per_s": 723_426, "p99_read_ns": 1022},
+        },
+    ]
+    text = render({**REPORT, "benchmarks": cases})
+    assert "#### connect 10000 slots (µs per call)" in text
+    assert "| `test_connect_many[10000-psygnal]` (baseline) | 84,800 | 90,000 | 1.00 |" in text
+    assert "| `test_connect_many[10000-osv-idioms]` | 20,600 | 21,000 | 0.24 |" in text
+    assert "| `test_dict_read_at[rcu-dict-10]` | 74.4 | 76 | 0.41 |" in text
+    assert "| `test_readers[rcu-dict-2]` | 723,426 | 1,022 |" in text
+
+
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``python -m benchmarks.render FILE`` prints the tables; no file is a usage error."""
     path = tmp_path / "bench.json"

@@ -424,7 +424,8 @@ SPIN = textwrap.dedent(
     trace_spin_tick = declare_tracepoint("spin_tick", "n")
 
     def spin():
-        n = 0
+        trace_spin_tick(0)  # one hit before "ready": a signal at once still finds one
+        n = 1
         print("ready", flush=True)
         while True:
             trace_spin_tick(n)

@@ -656,6 +656,14 @@ class TestChromeTrace:
         assert written["otherData"] == {"overwritten": 0} and written["displayTimeUnit"] == "ns"
         assert trace.overwritten() == 0
 
+    def test_a_snapshot_written_out_pairs_its_own_events(self, tmp_path: Path) -> None:
+        """A snapshot made elsewhere names tracepoints this process never declared: still paired."""
+        taken = self.make(("undeclared_fetch", 1000, 1), ("undeclared_fetch_ret", 4000, 1))
+        assert trace.write_chrome_trace(tmp_path / "t.json", taken) == 2
+        records = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))["traceEvents"]
+        slices = [(r["name"], r["ts"], r["dur"]) for r in records if r["ph"] == "X"]
+        assert slices == [("undeclared_fetch", 0, 3)]
+
     def test_exporting_holds_one_record_at_a_time_not_the_document(
         self, unique: Unique, tmp_path: Path
     ) -> None:

@@ -8,9 +8,9 @@ What an emit walks is a tuple of cells, read from one attribute of the
 signal. Rebuilding that tuple on every change made connecting n slots cost
 O(n²): so a change only hands the signal a ``Stale`` marker (``publish``),
 and the first emit after it makes the tuple (a C-level copy of the cells in
-call order, under the lock, briefly) and hands that over instead. The entries are kept in a dict in
-call order, so connecting at the lowest priority so far (the common case)
-and disconnecting are O(1).
+call order, under the lock, briefly) and hands that over instead. The
+entries are kept in a dict in call order, so connecting at the lowest
+priority so far (the common case) and disconnecting are O(1).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class SlotList:
             self._publish(cells)
             return cells
 
-    @deferred  # every change below updates two snapshots, which must agree
+    @deferred  # every change below updates the entries and the signal's marker, together
     def add(self, fitted: Call, priority: int, *, once: bool) -> Entry:
         """A new entry, called after those of higher or equal priority."""
         entry = Entry(fitted, priority)

@@ -171,8 +171,8 @@ def snapshot() -> TraceSnapshot:
 def overwritten() -> int:
     """How many records the ring has pushed out since it was last cleared.
 
-    ``snapshot().overwritten`` tells the same without copying every event:
-    this is for a program that streams the ring (``write_chrome_trace()``).
+    The count ``snapshot().overwritten`` gives, without making every event:
+    for a program that streams the ring (``write_chrome_trace()`` does).
 
     Returns:
         The count, exact once the threads that record have stopped.

@@ -73,8 +73,8 @@ def chrome_trace(events: Sequence[TraceEvent], *, pid: int | None = None) -> Chr
     if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int)):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"pid must be an int or None, got {kind_of(pid)}")
     names: dict[int, str] = {}
-    starts = frozenset(filter(None, (start_of(event.name) for event in events)))
-    trace = list(_chrome_records(events, os.getpid() if pid is None else pid, names, starts))
+    process = os.getpid() if pid is None else pid
+    trace = list(_chrome_records(events, process, names, _pair_starts(events)))
     return {"traceEvents": _thread_names(names, pid) + trace, "displayTimeUnit": "ns"}
 
 
@@ -117,7 +117,13 @@ def _chrome_records(
             open_starts[(tid, event.name)].append(event)
 
 
+def _pair_starts(events: Iterable[TraceEvent]) -> frozenset[str]:
+    """The names that some event of ``events`` closes as a timed pair."""
+    return frozenset(filter(None, (start_of(event.name) for event in events)))
+
+
 def _instant(event: TraceEvent, origin: int, process: int) -> dict[str, Any]:
+    """The instant record of one hit: its arguments, message and (if recorded) its stack."""
     args = {key: _json_value(value) for key, value in event.args.items()}
     args["message"] = event.message
     instant: dict[str, Any] = {
@@ -172,20 +178,24 @@ def write_chrome_trace(path: str | os.PathLike[str], trace: TraceSnapshot | None
     """
     if not isinstance(path, str | os.PathLike):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"write_chrome_trace() takes a file path, got {kind_of(path)}")
-    if trace is None:
+    if trace is None:  # from the ring: the pairs any declared tracepoint closes
         events, pushed_out = streamed()
-    else:
+        starts = registry.pair_starts()
+    else:  # a snapshot, made anywhere: the pairs its own events close
         taken = _taken(trace)
         events, pushed_out = iter(taken.events), taken.overwritten
+        starts = _pair_starts(taken.events)
     with Path(path).open("w", encoding="utf-8") as file:
-        return _write_document(file, events, pushed_out)
+        return _write_document(file, events, pushed_out, starts)
 
 
 _BATCH = 2048
 """Records encoded by one ``json.dumps``: one call per record cost more than the encoding."""
 
 
-def _write_document(file: TextIO, events: Iterator[TraceEvent], pushed_out: int) -> int:
+def _write_document(
+    file: TextIO, events: Iterator[TraceEvent], pushed_out: int, starts: frozenset[str]
+) -> int:
     """Write the Chrome document a batch of records at a time; the threads' names go last.
 
     Chrome and Perfetto take the records in any order. Written this way, an
@@ -193,7 +203,7 @@ def _write_document(file: TextIO, events: Iterator[TraceEvent], pushed_out: int)
     whole document (which took 1.2 GB).
     """
     names: dict[int, str] = {}
-    records = _chrome_records(events, os.getpid(), names, registry.pair_starts())
+    records = _chrome_records(events, os.getpid(), names, starts)
     file.write('{"displayTimeUnit": "ns", "otherData": ')
     file.write(json.dumps({"overwritten": pushed_out}))
     file.write(', "traceEvents": [')

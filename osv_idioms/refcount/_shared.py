@@ -138,8 +138,9 @@ class _Control:
             self.deleter(obj)
 
 
-_LAST = _Control.LAST  # a global: cheaper to reach on the release path than the class's
-_new = object.__new__  # likewise, for making a handle without calling its constructor
+_new = (
+    object.__new__
+)  # a global: cheaper than object.__new__ (release(), which __del__ calls, uses none)
 
 
 class Handle:
@@ -321,7 +322,9 @@ class SharedPtr(Handle, Generic[T]):
         except IndexError:
             return  # released before
         control = self._control
-        if control.owners.pop() is _LAST:
+        # The class's LAST, not a module global: a handle left at exit is
+        # released by __del__ after shutdown may have cleared the globals.
+        if control.owners.pop() is control.LAST:
             control.destroy()
 
     @property

@@ -9,7 +9,8 @@ Each case runs at several sizes, beside its peers at the same sizes:
 - one RcuList append+pop at n items (a list behind a Lock);
 - reads per second and the 99th percentile of read latency, for readers
   of an RcuDict and of a locked dict of 100,000 entries while one writer
-  updates it without pause.
+  updates it without pause;
+- writing n recorded events as Chrome Trace Event JSON (viztracer's save).
 
 ``python -m pytest benchmarks/bench_scaling.py`` runs them; the tables in
 docs/benchmarks.md are made from its JSON by ``benchmarks.render``.
@@ -20,14 +21,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import blinker
 import psygnal
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
+from viztracer import VizTracer  # type: ignore[import-untyped]
 
 from benchmarks._unrolled import unrolled
+from osv_idioms import trace
 from osv_idioms.rcu import RcuDict, RcuDomain, RcuList
 from osv_idioms.signals import Signal
 
@@ -263,3 +267,58 @@ def test_readers_beside_a_writer(benchmark: BenchmarkFixture, kind: str, readers
     ordered = sorted(latencies)
     benchmark.extra_info["reads_per_s"] = round(readers * READS / took) if took else None
     benchmark.extra_info["p99_read_ns"] = ordered[len(ordered) * 99 // 100]
+
+
+# -- Chrome export by events -----------------------------------------------------------
+
+EVENTS = (10_000, 100_000, 1_000_000)
+
+
+@pytest.mark.parametrize("events", EVENTS)
+@pytest.mark.parametrize("library", ["osv-idioms", "viztracer"])
+def test_chrome_export_of(
+    benchmark: BenchmarkFixture, library: str, events: int, tmp_path: Path
+) -> None:
+    """Write ``events`` recorded hits as Chrome Trace Event JSON, from each tracer's own buffer.
+
+    Ours are ``read(fd, size)`` and ``read_ret(n)`` hits, half each, so a
+    third of the records are timed slices; viztracer's are calls of a
+    function of one argument, recorded with it (``log_func_args``).
+    """
+    benchmark.group = f"chrome export of {events:,} events"
+    out = tmp_path / "trace.json"
+    if library == "osv-idioms":
+        fill_ring(events)
+        try:
+            written = benchmark.pedantic(trace.write_chrome_trace, args=(out,), rounds=3)
+        finally:
+            trace.reset()
+        assert written == events
+    else:
+        tracer = viztracer_with(events)
+        benchmark.pedantic(tracer.save, args=(str(out),), rounds=3)
+    benchmark.extra_info["file_mib"] = round(out.stat().st_size / 2**20, 1)
+
+
+def fill_ring(events: int) -> None:
+    trace.reset()
+    trace.set_buffer_size(events)
+    hit = trace.declare_tracepoint("bench_export_read", "fd", "size", fmt="{size} bytes from {fd}")
+    done = trace.declare_tracepoint("bench_export_read_ret", "n")
+    trace.enable("bench_export_read*")
+    for n in range(events // 2):
+        hit(3, n)
+        done(n)
+    trace.disable("bench_export_read*")
+
+
+def viztracer_with(events: int) -> VizTracer:
+    def read(size: int) -> int:
+        return size
+
+    tracer = VizTracer(tracer_entries=events + 16, verbose=0, log_func_args=True)
+    tracer.start()
+    for n in range(events):
+        read(n)
+    tracer.stop()
+    return tracer

@@ -18,14 +18,20 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO, cast, final
+from typing import Any, NamedTuple, TextIO, cast, final
 
 from ..checks import kind_of
-from ._events import TraceEvent, TraceSnapshot, shown, snapshot, streamed
+from ._events import (
+    Hit,
+    TraceEvent,
+    TraceSnapshot,
+    hits_of,
+    snapshot,
+    streamed_hits,
+)
 from ._pairing import start_of
 from ._registry import registry
-
-_JSON_SCALARS = (str, int, float, bool, type(None))
+from ._texts import ArgsText, args_text, text
 
 ChromeDocument = dict[str, Any]
 
@@ -33,10 +39,6 @@ ChromeDocument = dict[str, Any]
 def _frame(frame: traceback.FrameSummary) -> str:
     """One frame of a recorded stack, as ``perf report --callstack`` shows it."""
     return f"{frame.name} ({frame.filename}:{frame.lineno})"
-
-
-def _json_value(value: object) -> object:
-    return value if isinstance(value, _JSON_SCALARS) else shown(value)
 
 
 def chrome_trace(events: Sequence[TraceEvent], *, pid: int | None = None) -> ChromeDocument:
@@ -74,71 +76,90 @@ def chrome_trace(events: Sequence[TraceEvent], *, pid: int | None = None) -> Chr
         raise TypeError(f"pid must be an int or None, got {kind_of(pid)}")
     names: dict[int, str] = {}
     process = os.getpid() if pid is None else pid
-    trace = list(_chrome_records(events, process, names, _pair_starts(events)))
+    texts = _chrome_texts(hits_of(events), process, names, _pair_starts(events))
+    trace: list[dict[str, Any]] = json.loads(f"[{','.join(texts)}]")  # what a file holds
     return {"traceEvents": _thread_names(names, pid) + trace, "displayTimeUnit": "ns"}
 
 
-def _chrome_records(
-    events: Iterable[TraceEvent], process: int, names: dict[int, str], starts: frozenset[str]
-) -> Iterator[dict[str, Any]]:
-    """The instant and duration records of ``events``, one by one; thread names go in ``names``.
+def _chrome_texts(
+    hits: Iterable[Hit], process: int, names: dict[int, str], starts: frozenset[str]
+) -> Iterator[str]:
+    """The JSON text of each hit's records: its instant, and the slice it closes if any.
 
-    Holds only the starts of pairs not yet closed (a hit of a name in
-    ``starts``, the names some tracepoint closes), so a whole ring can be
-    written out without a copy of it in memory.
+    Thread names go in ``names``. Holds only the start times of pairs not yet
+    closed (a hit of a name in ``starts``, the names some tracepoint closes),
+    so a whole ring can be written out without a copy of it in memory.
+    Timestamps are written with three decimals (nanoseconds), which reads
+    back as the same float as ``repr`` would write, at half its cost.
     """
     origin: int | None = None
-    open_starts: defaultdict[tuple[int, str], list[TraceEvent]] = defaultdict(list)
-    closes: dict[str, str | None] = {}  # start_of() of each name seen, worked out once
-    for event in events:
+    open_starts: defaultdict[tuple[int, str], list[int]] = defaultdict(list)
+    shapes: dict[str, _Shape] = {}
+    where = f',"pid":{process},"tid":'
+    for name, ns, tid, thread_name, params, values, backtrace, template in hits:
         if origin is None:
-            origin = event.ns
-        tid = event.native_thread_id
+            origin = ns
         if tid not in names:
-            names[tid] = event.thread_name
-        yield _instant(event, origin, process)
-        try:
-            start_name = closes[event.name]
-        except KeyError:
-            start_name = closes[event.name] = start_of(event.name)
-        if start_name is not None and open_starts[(tid, start_name)]:
-            start = open_starts[(tid, start_name)].pop()
-            yield {
-                "name": start_name,
-                "cat": "duration",
-                "ph": "X",
-                "ts": (start.ns - origin) / 1000,
-                "dur": (event.ns - start.ns) / 1000,
-                "pid": process,
-                "tid": tid,
-                "args": {"end": event.name},
-            }
-        elif event.name in starts:
-            open_starts[(tid, event.name)].append(event)
+            names[tid] = thread_name
+        shape = shapes.get(name)
+        if shape is None or shape.params != params or shape.template != template:
+            shape = shapes[name] = _Shape.of(name, params, template)
+        stack = "" if backtrace is None else _stack_text(backtrace)
+        instant = (
+            f"{shape.instant}{(ns - origin) / 1000:.3f}{where}{tid},"
+            f'"args":{shape.args_text(*values)}{stack}}}'
+        )
+        closes = shape.closes
+        if closes is not None and (opened := open_starts[(tid, closes)]):
+            started = opened.pop()
+            yield (
+                f"{instant},{shape.slice}{(started - origin) / 1000:.3f},"
+                f'"dur":{(ns - started) / 1000:.3f}{where}{tid},{shape.slice_end}'
+            )
+            continue
+        if name in starts:
+            open_starts[(tid, name)].append(ns)
+        yield instant
+
+
+class _Shape(NamedTuple):
+    """The JSON text every hit of one tracepoint writes the same way, worked out once."""
+
+    params: tuple[str, ...]
+    template: str
+    args_text: ArgsText
+    """Writes a hit's ``args`` from its values."""
+    instant: str
+    """An instant record up to its timestamp."""
+    closes: str | None
+    """The start a hit closes as a timed pair, if any."""
+    slice: str
+    """The slice a hit closes, up to its timestamp."""
+    slice_end: str
+    """The slice's arguments, which end it."""
+
+    @classmethod
+    def of(cls, name: str, params: tuple[str, ...], template: str) -> _Shape:
+        closes = start_of(name)
+        return cls(
+            params,
+            template,
+            args_text(params, template),
+            f'{{"name":{text(name)},"cat":"tracepoint","ph":"i","s":"t","ts":',
+            closes,
+            f'{{"name":{text(closes or "")},"cat":"duration","ph":"X","ts":',
+            f'"args":{{"end":{text(name)}}}}}',
+        )
+
+
+def _stack_text(backtrace: traceback.StackSummary) -> str:
+    """The ``stack`` field of a hit recorded with ``backtrace=True``."""
+    return ',"stack":' + json.dumps([_frame(frame) for frame in backtrace])
 
 
 def _pair_starts(events: Iterable[TraceEvent]) -> frozenset[str]:
     """The names that some event of ``events`` closes as a timed pair."""
     return frozenset(filter(None, (start_of(event.name) for event in events)))
-
-
-def _instant(event: TraceEvent, origin: int, process: int) -> dict[str, Any]:
-    """The instant record of one hit: its arguments, message and (if recorded) its stack."""
-    args = {key: _json_value(value) for key, value in event.args.items()}
-    args["message"] = event.message
-    instant: dict[str, Any] = {
-        "name": event.name,
-        "cat": "tracepoint",
-        "ph": "i",
-        "s": "t",
-        "ts": (event.ns - origin) / 1000,
-        "pid": process,
-        "tid": event.native_thread_id,
-        "args": args,
-    }
-    if event.backtrace is not None:  # recorded with backtrace=True: its caller's stack
-        instant["stack"] = [_frame(frame) for frame in event.backtrace]
-    return instant
 
 
 def _thread_names(names: Mapping[int, str], pid: int | None) -> list[dict[str, Any]]:
@@ -179,22 +200,22 @@ def write_chrome_trace(path: str | os.PathLike[str], trace: TraceSnapshot | None
     if not isinstance(path, str | os.PathLike):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"write_chrome_trace() takes a file path, got {kind_of(path)}")
     if trace is None:  # from the ring: the pairs any declared tracepoint closes
-        events, pushed_out = streamed()
+        hits, pushed_out = streamed_hits()
         starts = registry.pair_starts()
     else:  # a snapshot, made anywhere: the pairs its own events close
         taken = _taken(trace)
-        events, pushed_out = iter(taken.events), taken.overwritten
+        hits, pushed_out = hits_of(taken.events), taken.overwritten
         starts = _pair_starts(taken.events)
     with Path(path).open("w", encoding="utf-8") as file:
-        return _write_document(file, events, pushed_out, starts)
+        return _write_document(file, hits, pushed_out, starts)
 
 
 _BATCH = 2048
-"""Records encoded by one ``json.dumps``: one call per record cost more than the encoding."""
+"""Hits written by one ``file.write``: joined first, the texts cost one call a batch."""
 
 
 def _write_document(
-    file: TextIO, events: Iterator[TraceEvent], pushed_out: int, starts: frozenset[str]
+    file: TextIO, hits: Iterator[Hit], pushed_out: int, starts: frozenset[str]
 ) -> int:
     """Write the Chrome document a batch of records at a time; the threads' names go last.
 
@@ -203,16 +224,16 @@ def _write_document(
     whole document (which took 1.2 GB).
     """
     names: dict[int, str] = {}
-    records = _chrome_records(events, os.getpid(), names, starts)
+    texts = _chrome_texts(hits, os.getpid(), names, starts)
     file.write('{"displayTimeUnit": "ns", "otherData": ')
     file.write(json.dumps({"overwritten": pushed_out}))
     file.write(', "traceEvents": [')
     written = 0
     separator = "\n"
-    while batch := list(itertools.islice(records, _BATCH)):
-        written += sum(record["ph"] == "i" for record in batch)  # one instant per event
+    while batch := list(itertools.islice(texts, _BATCH)):
+        written += len(batch)  # one text per hit
         file.write(separator)
-        file.write(json.dumps(batch, separators=(",", ":"))[1:-1])  # the list's items, unbracketed
+        file.write(",\n".join(batch))
         separator = ",\n"
     if names:
         file.write(separator)

@@ -14,7 +14,8 @@ import os
 import threading
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from .. import environment
 from ..errors import ProbeFailedWarning, TracepointError
@@ -210,13 +211,13 @@ class Registry:
         Taken without the lock: the ring is read in one C call, and each record
         names its point, which is never removed.
         """
-        records, pushed_out = self.streamed_records()
-        return list(records), pushed_out
+        raw, pushed_out = self.raw_records()
+        return list(map(read, raw)), pushed_out
 
-    def streamed_records(self) -> tuple[Iterator[Record], int]:
-        """``records()``, each ``Record`` made only as the caller reaches it (for exports)."""
+    def raw_records(self) -> tuple[list[tuple[Any, ...]], int]:
+        """``records()`` as the ring holds them, for readers that make no ``Record`` (exports)."""
         raw = self._ring.copy()  # read each time: install_ring() replaces it
-        return map(read, raw), overwritten(raw)
+        return raw, overwritten(raw)
 
     def pair_starts(self) -> frozenset[str]:
         """The names that a declared tracepoint closes as a timed pair (``x`` of ``x_ret``)."""

@@ -16,7 +16,18 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-__all__ = ("Record", "Ring", "appended_source", "overwritten", "read")
+__all__ = (
+    "ARGS",
+    "BACKTRACE",
+    "NAME",
+    "NS",
+    "THREAD",
+    "Record",
+    "Ring",
+    "appended_source",
+    "overwritten",
+    "read",
+)
 
 
 class Record(NamedTuple):
@@ -38,6 +49,11 @@ class Record(NamedTuple):
 
 _STORED = Record._fields[:-1]  # stored one by one; the argument values follow them
 _SEQ = Record._fields.index("seq")  # first, so that sorting the raw tuples sorts by it
+
+# Where an appended tuple holds each field, for readers that skip making a Record.
+NAME, NS, THREAD, BACKTRACE = map(_STORED.index, ("name", "ns", "thread", "backtrace"))
+ARGS = len(_STORED)
+"""The argument values are the tuple's items from here on."""
 
 
 def appended_source(fields: Mapping[str, str], args: Sequence[str]) -> str:

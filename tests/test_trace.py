@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dis
 import inspect
 import json
 import os
@@ -921,3 +922,46 @@ def test_pairs_must_be_a_bool() -> None:
     with pytest.raises(TypeError) as refused:
         trace.add_probe("x", lambda name, args: None, pairs=1)  # type: ignore[arg-type]
     assert str(refused.value) == "pairs must be True or False, got an int (1)"
+
+
+class TestSpecialisedCalls:
+    """A tracepoint never switched on is called as a plain function is, on every interpreter.
+
+    From 3.13 on, CPython specialises a call of a Python function only while
+    the function keeps the version its ``def`` gave it; ``FunctionType()``,
+    setting ``__defaults__`` and swapping ``__code__`` all clear it. The
+    specialising interpreter shows what it made of a call site through
+    ``dis``'s ``adaptive`` view.
+    """
+
+    @staticmethod
+    def specialised_call(function: Callable[..., object]) -> list[str]:
+        """The CALL instruction a call site of ``function`` became after 2,000 calls."""
+
+        def call_site(f: Callable[..., object]) -> None:
+            f(1)
+
+        for _ in range(2000):
+            call_site(function)
+        return [
+            instruction.opname
+            for instruction in dis.get_instructions(call_site, adaptive=True)
+            if instruction.opname.startswith("CALL")
+        ]
+
+    def test_off_as_made_and_after_the_ring_is_replaced(self, unique: Unique) -> None:
+        def plain(a: object, b: object = None) -> None: ...
+
+        default = object()
+
+        @tracepoint("{a} {b}", name=unique("specialised"))
+        def trace_specialised(a: object, b: object = default) -> None: ...
+
+        expected = self.specialised_call(plain)
+        assert self.specialised_call(trace_specialised) == expected
+        trace.clear()  # refreshes every tracepoint: the same state swaps no code
+        trace.set_buffer_size(128)
+        assert self.specialised_call(trace_specialised) == expected
+        assert trace_specialised.__defaults__ is not None
+        assert trace_specialised.__defaults__[0] is default
+        assert not [name for name in trace_specialised.__globals__ if "default" in name]

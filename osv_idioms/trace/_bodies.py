@@ -118,22 +118,25 @@ class Point:
         globals_[PREFIX + "c"] = self.counter
         globals_[PREFIX + "probes"] = self.probes
         globals_[PREFIX + "append"] = ring.records.append
-        globals_[PREFIX + "seq"] = ring.seq.__next__
+        globals_[PREFIX + "seq"] = ring.seq
         key = self.state()
         if key not in self.bodies:
             self.bodies[key] = _compile_body(self, key)
-        self.fn.__code__ = self.bodies[key]
+        if self.fn.__code__ is not self.bodies[key]:  # a swap unspecialises it from 3.13 on
+            self.fn.__code__ = self.bodies[key]
 
     def hits(self) -> int:
         """How many times a counting body has run, ever."""
         return _read_count(self.counter)
 
 
-def _signature_source(signature: inspect.Signature) -> str:
+def _signature_source(signature: inspect.Signature, *, defaults_from: str = "") -> str:
     """The parameter list as source.
 
     Defaults are written as ``None``: they live on the function object, not in
-    its code, and the real ones are set when the function is created.
+    its code, so the bodies swapped in later need no real ones. The function
+    itself is made with its real defaults, read from the globals named
+    ``defaults_from`` plus the parameter's name.
     """
     parts: list[str] = []
     seen_keyword_only = False
@@ -141,7 +144,9 @@ def _signature_source(signature: inspect.Signature) -> str:
         if param.kind is param.KEYWORD_ONLY and not seen_keyword_only:
             parts.append("*")
             seen_keyword_only = True
-        default = "" if param.default is param.empty else "=None"
+        default = ""
+        if param.default is not param.empty:
+            default = f"={defaults_from}{param.name}" if defaults_from else "=None"
         parts.append(param.name + default)
         if param.kind is param.POSITIONAL_ONLY and (
             index + 1 == len(signature.parameters)
@@ -159,7 +164,7 @@ def _body_source(point: Point, state: State) -> str:
         statements.append(f"{PREFIX}next({PREFIX}c)")
     if recording:
         fields = {
-            "seq": f"{PREFIX}seq()",
+            "seq": f"{PREFIX}next({PREFIX}seq)",  # next() costs less than a bound __next__
             "name": repr(point.name),  # a constant load; events() finds the point by it
             "ns": f"{PREFIX}ns()",
             "thread": f"{PREFIX}thread.tag",
@@ -184,7 +189,16 @@ def _compile_body(point: Point, state: State) -> CodeType:
 
 
 def _make_function(point: Point, fire: Fire) -> FunctionType:
-    """Create the tracepoint's function object once; later states only swap its code."""
+    """Create the tracepoint's function object once, off; later states only swap its code.
+
+    It is made by running its ``def``, with its real defaults, and never by
+    ``FunctionType()`` or by setting ``__defaults__``: from 3.13 on, the
+    specialising interpreter only specialises calls of a function whose
+    version is the one its ``def`` gave it, and both of those clear it (as
+    does swapping ``__code__``, which is why ``refresh`` swaps only on a
+    change). So a tracepoint never switched on costs an empty call there too.
+    """
+    defaults = PREFIX + "default_"
     globals_: dict[str, Any] = {
         "__builtins__": __builtins__,
         "__name__": __name__,
@@ -195,17 +209,21 @@ def _make_function(point: Point, fire: Fire) -> FunctionType:
         PREFIX + "stack": _stack,
         PREFIX + "fire": fire,
     }
-    defaults: list[object] = []
-    kwdefaults: dict[str, object] = {}
-    for param in point.signature.parameters.values():
-        if param.default is not param.empty:
-            if param.kind is param.KEYWORD_ONLY:
-                kwdefaults[param.name] = param.default
-            else:
-                defaults.append(param.default)
-    code = _compile_body(point, OFF)
-    fn = FunctionType(code, globals_, code.co_name, tuple(defaults) or None)
-    fn.__kwdefaults__ = kwdefaults or None
+    given = {
+        defaults + param.name: param.default
+        for param in point.signature.parameters.values()
+        if param.default is not param.empty
+    }
+    filename, _, line = point.site.rpartition(":")
+    parameters = _signature_source(point.signature, defaults_from=defaults)
+    source = "\n" * (int(line) - 1) + f"def {point.label}({parameters}): pass\n"
+    code = compile(source, filename, "exec")
+    globals_.update(given)
+    exec(code, globals_)  # the library's own source: a def with the stub's parameters
+    fn: FunctionType = globals_.pop(point.label)
+    for name in given:  # read once, by the def: the function holds them now
+        del globals_[name]
+    point.bodies[OFF] = fn.__code__
     return fn
 
 

@@ -67,3 +67,10 @@ def test_make_shared_and_last_release(benchmark: BenchmarkFixture) -> None:
 def test_weakref_finalize_registration(benchmark: BenchmarkFixture) -> None:
     names = {"Device": Device, "finalize": weakref.finalize, "noop": noop}
     benchmark(unrolled("finalize(Device(), noop)", names))
+
+
+@pytest.mark.benchmark(group="lifecycle")
+def test_weakref_finalize_and_close(benchmark: BenchmarkFixture) -> None:
+    """The peer make_shared() is held to: the stdlib's safety net registered, then close()."""
+    names = {"Device": Device, "finalize": weakref.finalize, "noop": noop}
+    benchmark(unrolled("device = Device(); finalize(device, noop); device.close()", names))

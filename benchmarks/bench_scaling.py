@@ -28,7 +28,6 @@ import blinker
 import psygnal
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
-from viztracer import VizTracer  # type: ignore[import-untyped]
 
 from benchmarks._unrolled import unrolled
 from osv_idioms import trace
@@ -312,7 +311,9 @@ def fill_ring(events: int) -> None:
     trace.disable("bench_export_read*")
 
 
-def viztracer_with(events: int) -> VizTracer:
+def viztracer_with(events: int) -> Any:
+    from viztracer import VizTracer  # type: ignore[import-untyped]  # not built for every interpreter
+
     def read(size: int) -> int:
         return size
 

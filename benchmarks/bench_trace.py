@@ -111,3 +111,15 @@ def test_opentelemetry_api_counter_add(benchmark: BenchmarkFixture) -> None:
 @pytest.mark.benchmark(group="tracepoint")
 def test_tracepoint_recording(benchmark: BenchmarkFixture, recording: None) -> None:
     run(benchmark, "f(m)", f=trace_bench_lock)
+
+
+@tracepoint("{m!r}")
+def trace_bench_switched(m: object) -> None: ...
+
+
+@pytest.mark.benchmark(group="tracepoint")
+def test_tracepoint_switched_off(benchmark: BenchmarkFixture) -> None:
+    """Off again after recording once: from 3.13 on, swapping its code unspecialised its calls."""
+    trace.enable("bench_switched")
+    trace.disable("bench_switched")
+    run(benchmark, "f(m)", f=trace_bench_switched)

@@ -49,6 +49,35 @@ def strict_off() -> Iterator[None]:
 
 
 class TestSharedPtr:
+    def test_a_coroutine_function_factory_is_refused(self) -> None:
+        """Its call would only make a coroutine, and the handle would own that."""
+
+        async def open_device() -> Device:
+            return Device("eth0")
+
+        with pytest.raises(TypeError) as refused:
+            make_shared(open_device)
+        assert str(refused.value) == (
+            "make_shared()'s factory must be callable as factory(*args, **kwargs), got the "
+            "coroutine function 'TestSharedPtr.test_a_coroutine_function_factory_is_refused."
+            "<locals>.open_device': calling it would only make a coroutine that nothing awaits"
+        )
+
+    @pytest.mark.skipif(sys.version_info < (3, 12), reason="inspect.markcoroutinefunction: 3.12")
+    def test_a_class_is_a_factory_even_marked_as_a_coroutine_function(self) -> None:
+        """Calling a class makes an instance, whatever ``inspect`` was told about it."""
+        import inspect
+
+        class Marked(Device):
+            pass
+
+        getattr(inspect, "markcoroutinefunction")(Marked)  # noqa: B009 - not in 3.11's stubs
+        marked = inspect.iscoroutinefunction(Marked)  # a variable: no narrowing of Marked
+        assert marked
+        with make_shared(Marked, "eth1") as owner:
+            device = owner.get()
+        assert device.closes == 1
+
     def test_last_release_closes_once(self) -> None:
         """The deleter runs exactly once, when the last owner lets go."""
         driver = make_shared(Device, "eth0")

@@ -76,7 +76,9 @@ class _Control:
 
     LAST: ClassVar[object] = object()  # the bottom token: whoever pops it released the last owner
 
-    def __init__(self, obj: object, deleter: Deleter, defer: RcuDomain | None) -> None:
+    def __init__(
+        self, obj: object, deleter: Deleter = close_if_closeable, defer: RcuDomain | None = None
+    ) -> None:
         self.obj: object = obj
         self.deleter: Deleter = deleter
         self.defer: RcuDomain | None = defer
@@ -123,19 +125,6 @@ class _Control:
             return True
         owners.pop()
         return False
-
-    def destroy(self) -> None:
-        """Run the deleter once the last owner is gone (called with no lock held).
-
-        It runs inside the release that let the last owner go, which holds
-        Ctrl-C back: the resource is closed whatever happens, and an interrupt
-        that came meanwhile is raised once the deleter returns.
-        """
-        obj, self.obj = self.obj, None
-        if self.defer is not None:
-            self.defer.call_rcu(self.deleter, obj)
-        else:
-            self.deleter(obj)
 
 
 _new = (
@@ -324,8 +313,17 @@ class SharedPtr(Handle, Generic[T]):
         control = self._control
         # The class's LAST, not a module global: a handle left at exit is
         # released by __del__ after shutdown may have cleared the globals.
-        if control.owners.pop() is control.LAST:
-            control.destroy()
+        if control.owners.pop() is not control.LAST:
+            return
+        # The last owner: run the deleter here, with no lock held (written out, not a
+        # method of _Control: that call was a twentieth of make_shared() and release()).
+        # It runs inside this release, which holds Ctrl-C back, so the resource is closed
+        # whatever happens, and an interrupt that came meanwhile is raised once it returns.
+        obj, control.obj = control.obj, None
+        if control.defer is None:
+            control.deleter(obj)
+        else:
+            control.defer.call_rcu(control.deleter, obj)
 
     @property
     def use_count(self) -> int:
@@ -417,8 +415,10 @@ def make_shared(
         ...     log.get().read()
         'boot log'
     """
-    check_callable(factory, "make_shared()'s factory", "factory(*args, **kwargs)")
-    if deleter is not close_if_closeable or rcu is not False:
+    if not isinstance(factory, type):  # a class is callable, and its call makes no coroutine
+        check_callable(factory, "make_shared()'s factory", "factory(*args, **kwargs)")
+    chosen = deleter is not close_if_closeable or rcu is not False
+    if chosen:
         _deferral(deleter, rcu)  # refused before the factory makes anything
     # The object lands in ``made`` in the same C step that makes it, so an interrupt
     # (the factory itself may be interrupted) never orphans it: the except clause
@@ -427,7 +427,7 @@ def make_shared(
     try:
         call = functools.partial(factory, **kwargs) if kwargs else factory
         made.extend(itertools.starmap(call, (args,)))
-        if deleter is not close_if_closeable or rcu is not False:
+        if chosen:
             return _own_with(made, deleter, rcu)
         return _own(made)
     except BaseException:
@@ -439,7 +439,7 @@ def make_shared(
 def _own(made: list[T]) -> SharedPtr[T]:
     """The first owner of the object in ``made``, with the default deleter (the common case)."""
     obj = made.pop()
-    control = _Control(obj, close_if_closeable, None)
+    control = _Control(obj)
     if isinstance(obj, SharedFromThis):
         _adopt_this(obj, control)
     handle: SharedPtr[T] = _new(SharedPtr)  # pyright: ignore[reportUnknownVariableType] # _owning(), written out

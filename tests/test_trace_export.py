@@ -269,3 +269,22 @@ def test_the_generated_writer_shows_its_source_in_a_traceback(unique: Unique) ->
         raise AssertionError("the interrupt was swallowed")
     generated = [f for f in frames if f.filename.startswith("<osv_idioms generated trace args")]
     assert generated and generated[-1].line == "_osv_tp_m = f'{v}'"
+
+
+def test_shapes_past_the_limit_are_written_without_compiling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each generated writer keeps its source in linecache: past a bound, none is made."""
+    import linecache
+
+    from osv_idioms.trace import _texts
+
+    monkeypatch.setattr(_texts, "_MOST_MADE", len(_texts._made))  # pyright: ignore[reportPrivateUsage]
+    before = len(linecache.cache)
+    events = [
+        TraceEvent(n, "many_shapes", n, 1, "main", 1, {f"p{n}": n}, None, f"#{{p{n}}}")
+        for n in range(50)
+    ]
+    written = [r["args"] for r in instants(trace.chrome_trace(events))]
+    assert written == [{f"p{n}": n, "message": f"#{n}"} for n in range(50)]
+    assert len(linecache.cache) == before

@@ -35,7 +35,7 @@ ArgsText = Callable[..., str]
 text: Callable[[str], str] = json.encoder.encode_basestring_ascii  # json.dumps's own, for a str
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
-_MOST_MADE = 4096  # past this many shapes (snapshots made by hand can have any), don't compile
+_MOST_MADE = 4096  # past this many shapes (hand-made snapshots can have any), don't compile
 _made: dict[tuple[tuple[str, ...], str], ArgsText] = {}
 _lock = threading.Lock()
 
@@ -48,9 +48,10 @@ def args_text(params: tuple[str, ...], template: str) -> ArgsText:
         with _lock:
             made = _made.get(key)
             if made is None:
+                if len(_made) >= _MOST_MADE:  # each compiled source stays in linecache
+                    return _looped(params, template)
                 made = (_compiled if _compilable(params) else _looped)(params, template)
-                if len(_made) < _MOST_MADE:
-                    _made[key] = made
+                _made[key] = made
     return made
 
 

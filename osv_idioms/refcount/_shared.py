@@ -415,7 +415,8 @@ def make_shared(
         ...     log.get().read()
         'boot log'
     """
-    if not isinstance(factory, type):  # a class is callable, and its call makes no coroutine
+    # check_callable() passes a class at once; asked here, a class costs not even the call.
+    if not isinstance(factory, type):
         check_callable(factory, "make_shared()'s factory", "factory(*args, **kwargs)")
     chosen = deleter is not close_if_closeable or rcu is not False
     if chosen:

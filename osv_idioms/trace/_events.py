@@ -221,7 +221,7 @@ def streamed_hits() -> tuple[Iterator[Hit], int]:
     """The hits in the ring now, each read as it is reached, and how many were overwritten.
 
     Read straight from the ring's records, without a ``Record`` or a
-    ``TraceEvent`` (which took three quarters of an export's time).
+    ``TraceEvent`` (making those took a quarter of an export's time).
     """
     raw, pushed_out = registry.raw_records()
     return _hits_of_records(raw), pushed_out

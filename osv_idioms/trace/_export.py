@@ -134,7 +134,7 @@ class _Shape(NamedTuple):
     closes: str | None
     """The start a hit closes as a timed pair, if any."""
     slice: str
-    """The slice a hit closes, up to its timestamp."""
+    """The slice a hit closes, up to its timestamp ("" when it closes none)."""
     slice_end: str
     """The slice's arguments, which end it."""
 
@@ -147,7 +147,7 @@ class _Shape(NamedTuple):
             args_text(params, template),
             f'{{"name":{text(name)},"cat":"tracepoint","ph":"i","s":"t","ts":',
             closes,
-            f'{{"name":{text(closes or "")},"cat":"duration","ph":"X","ts":',
+            "" if closes is None else f'{{"name":{text(closes)},"cat":"duration","ph":"X","ts":',
             f'"args":{{"end":{text(name)}}}}}',
         )
 

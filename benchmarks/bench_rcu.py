@@ -8,6 +8,7 @@ and stored in the benchmark's ``extra_info``.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -73,6 +74,28 @@ def test_rcu_read_lock_and_read(benchmark: BenchmarkFixture, domain: RcuDomain) 
 def test_rcu_reused_section_and_read(benchmark: BenchmarkFixture, domain: RcuDomain) -> None:
     names = {"section": domain.read_lock(), "p": RcuPtr((1, 2), domain=domain)}
     benchmark(unrolled("with section: p.read()", names))
+
+
+class _ThreadLocks(threading.local):
+    """A C-level ``RLock`` per thread: the section shape that makes a writer take each in turn."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+
+
+@pytest.mark.benchmark(group="read-section")
+def test_per_thread_rlock_section_and_read(benchmark: BenchmarkFixture, domain: RcuDomain) -> None:
+    """The other shape: entering and leaving are C calls, found through a C-level partial.
+
+    A grace period would acquire and release each thread's lock. Measured to
+    decide whether the read section should take that shape (docs/benchmarks.md).
+    """
+    per_thread = _ThreadLocks()
+    names = {
+        "read_lock": functools.partial(getattr, per_thread, "lock"),
+        "p": RcuPtr((1, 2), domain=domain),
+    }
+    benchmark(unrolled("with read_lock(): p.read()", names))
 
 
 @pytest.mark.benchmark(group="read-section")

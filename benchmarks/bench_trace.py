@@ -143,34 +143,25 @@ class _ThreadTag(threading.local):
         self.tag = (thread.ident or 0, thread.name, thread.native_id or 0)
 
 
-@pytest.mark.benchmark(group="recording, step by step")
-def test_step_empty_call(benchmark: BenchmarkFixture) -> None:
-    run(benchmark, "f(m)", f=empty)
-
-
-@pytest.mark.benchmark(group="recording, step by step")
-def test_step_clock(benchmark: BenchmarkFixture) -> None:
-    run(benchmark, "ns()", ns=time.monotonic_ns)
-
-
-@pytest.mark.benchmark(group="recording, step by step")
-def test_step_sequence_number(benchmark: BenchmarkFixture) -> None:
-    run(benchmark, "next(seq)", seq=itertools.count())
-
-
-@pytest.mark.benchmark(group="recording, step by step")
-def test_step_thread_tag(benchmark: BenchmarkFixture) -> None:
-    run(benchmark, "thread.tag", thread=_ThreadTag())
-
-
-@pytest.mark.benchmark(group="recording, step by step")
-def test_step_thread_ident_instead(benchmark: BenchmarkFixture) -> None:
-    """The cheaper tag the recording body does not use: it loses the thread's name."""
-    run(benchmark, "get_ident()", get_ident=threading.get_ident)
-
-
-@pytest.mark.benchmark(group="recording, step by step")
-def test_step_append_to_ring(benchmark: BenchmarkFixture) -> None:
-    """The record tuple built (the argument values follow the fields in it) and appended."""
+def _recording_steps() -> dict[str, tuple[str, dict[str, Any]]]:
+    """Each step as (the call, the names it uses); the argument values follow the fields."""
     records: deque[tuple[object, ...]] = deque(maxlen=65_536)
-    run(benchmark, "append((1, 'lock', 2, tag, None, m))", append=records.append, tag=(1, "", 1))
+    return {
+        "empty-call": ("f(m)", {"f": empty}),
+        "clock": ("ns()", {"ns": time.monotonic_ns}),
+        "sequence-number": ("next(seq)", {"seq": itertools.count()}),
+        "thread-tag": ("thread.tag", {"thread": _ThreadTag()}),
+        "append-to-ring": (
+            "append((1, 'lock', 2, tag, None, m))",
+            {"append": records.append, "tag": (1, "", 1)},
+        ),
+        # The cheaper tag the recording body does not use: it loses the thread's name.
+        "thread-ident-instead": ("get_ident()", {"get_ident": threading.get_ident}),
+    }
+
+
+@pytest.mark.benchmark(group="recording, step by step")
+@pytest.mark.parametrize("step", list(_recording_steps()))
+def test_recording_step(benchmark: BenchmarkFixture, step: str) -> None:
+    call, names = _recording_steps()[step]
+    run(benchmark, call, **names)

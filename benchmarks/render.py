@@ -23,7 +23,7 @@ from benchmarks._unrolled import CALLS_PER_ROUND
 # The baseline of each group: the case every other one is divided by.
 BASELINES = {
     "tracepoint": "test_empty_function",
-    "recording, step by step": "test_step_empty_call",
+    "recording, step by step": "test_recording_step[empty-call]",
     "with-block": "test_rlock",
     "two-locks": "test_nested_with",
     "contended-4-threads": "test_contended_rlock",

@@ -10,7 +10,9 @@ Each case runs at several sizes, beside its peers at the same sizes:
 - reads per second and the 99th percentile of read latency, for readers
   of an RcuDict and of a locked dict of 100,000 entries while one writer
   updates it without pause;
-- writing n recorded events as Chrome Trace Event JSON (viztracer's save).
+- writing n recorded events as Chrome Trace Event JSON (viztracer's save);
+- switching n tracepoints on and off while each is watched by its name, as
+  ``probe_function`` watches its three (no peer: the cost should grow as n).
 
 ``python -m pytest benchmarks/bench_scaling.py`` runs them; the tables in
 docs/benchmarks.md are made from its JSON by ``benchmarks.render``.
@@ -18,6 +20,7 @@ docs/benchmarks.md are made from its JSON by ``benchmarks.render``.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +36,7 @@ from benchmarks._unrolled import unrolled
 from osv_idioms import trace
 from osv_idioms.rcu import RcuDict, RcuDomain, RcuList
 from osv_idioms.signals import Signal
+from osv_idioms.trace.activity import watch_activity
 
 SLOTS = (0, 100, 1_000, 10_000)
 ENTRIES = (10, 1_000, 100_000)
@@ -323,3 +327,26 @@ def viztracer_with(events: int) -> Any:
         read(n)
     tracer.stop()
     return tracer
+
+
+WATCHED = (100, 1_000, 10_000)
+_watched_stems = itertools.count()
+
+
+@pytest.mark.parametrize("points", WATCHED)
+def test_switching_watched_tracepoints(benchmark: BenchmarkFixture, points: int) -> None:
+    """``enable()`` then ``disable()`` of ``points`` tracepoints, each watched by its name."""
+    benchmark.group = f"switching {points:,} watched tracepoints"
+    stem = f"bench_watched{next(_watched_stems)}"
+    told: list[bool] = []
+    for index in range(points):
+        name = f"{stem}_{index}"
+        trace.declare_tracepoint(name, "v")
+        watch_activity(name, told.append)
+
+    def switch() -> None:
+        trace.enable(f"{stem}_*")
+        trace.disable(f"{stem}_*")
+
+    benchmark.pedantic(switch, rounds=5)
+    assert told.count(True) == told.count(False) == points * 5

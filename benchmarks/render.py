@@ -51,7 +51,8 @@ SCALING_PEERS = {
     "chrome export": "viztracer",
 }
 PER_CALL_UNTIMED = ("connect ", "emit to ", "list ", "readers")  # not unrolled: stats are per call
-WHOLE_RUNS = ("chrome export",)  # one call is a whole export: shown in milliseconds
+# Groups where one call is a whole run, shown in milliseconds: what one call is.
+WHOLE_RUNS = {"chrome export": "export", "switching ": "switch"}
 
 
 def baseline_of(group: str, names: Iterable[str]) -> str | None:
@@ -90,8 +91,9 @@ def table(group: str, cases: list[dict[str, Any]]) -> list[str]:
     scale, unit = (1e3, "ms per round") if per_round else (1e9 / CALLS_PER_ROUND, "ns per call")
     if group.startswith(PER_CALL_UNTIMED):
         scale, unit = (1e6, "µs per call")
-    if group.startswith(WHOLE_RUNS):
-        scale, unit = (1e3, "ms per export")
+    whole = next((run for start, run in WHOLE_RUNS.items() if group.startswith(start)), None)
+    if whole is not None:
+        scale, unit = (1e3, f"ms per {whole}")
     by_name = {case["name"]: case for case in cases}
     base = baseline_of(group, by_name)
     base_min = by_name[base]["stats"]["min"] if base else None

@@ -965,3 +965,103 @@ class TestSpecialisedCalls:
         assert trace_specialised.__defaults__ is not None
         assert trace_specialised.__defaults__[0] is default
         assert not [name for name in trace_specialised.__globals__ if "default" in name]
+
+
+class TestActivityWatchers:
+    """What the library's own packages are told when tracepoints start or stop working."""
+
+    def test_told_when_the_first_turns_on_and_the_last_turns_off(self, unique: Unique) -> None:
+        from osv_idioms.trace.activity import watch_activity
+
+        stem = unique("watched")
+        for suffix in ("a", "b", "c"):
+            declare_tracepoint(f"{stem}_{suffix}", "v")
+        told: list[bool] = []
+        watch_activity(f"{stem}_*", told.append)
+        enable(f"{stem}_a")
+        enable(f"{stem}_b")
+        disable(f"{stem}_a")
+        assert told == [True], "still on while one matching point records"
+        disable(f"{stem}_b")
+        with count(f"{stem}_c"):
+            assert told == [True, False, True]
+        assert told == [True, False, True, False]
+        enable(f"{stem}_*")  # a rule that also reaches a point declared later
+        declare_tracepoint(f"{stem}_d", "v")
+        disable(f"{stem}_a")
+        disable(f"{stem}_b")
+        disable(f"{stem}_c")
+        assert told == [True, False, True, False, True], "the later point still records"
+        disable(f"{stem}_*")
+        assert told == [True, False, True, False, True, False]
+
+    def test_a_watcher_made_while_points_are_on_is_told_at_once(self, unique: Unique) -> None:
+        from osv_idioms.trace.activity import watch_activity
+
+        stem = unique("already")
+        declare_tracepoint(f"{stem}_a", "v")
+        enable(f"{stem}_a")
+        told: list[bool] = []
+        watch_activity(f"{stem}_*", told.append)
+        assert told == [True]
+        disable(f"{stem}_a")
+        assert told == [True, False]
+
+    def test_switching_many_off_matches_each_point_a_bounded_number_of_times(
+        self, unique: Unique, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A watcher hears of each change: switching n points off is O(n), not O(n²)."""
+        import fnmatch
+
+        from osv_idioms.trace.activity import watch_activity
+
+        stem, many = unique("many"), 300
+        for index in range(many):
+            declare_tracepoint(f"{stem}_{index}", "v")
+        watch_activity(f"{stem}_*", lambda active: None)
+        enable(f"{stem}_*")
+        calls = [0]
+        real = fnmatch.fnmatchcase
+
+        def counted(name: str, pattern: str) -> bool:
+            calls[0] += 1
+            return real(name, pattern)
+
+        declared = len(tracepoints())  # the rule's one pass goes over every point in the process
+        monkeypatch.setattr(fnmatch, "fnmatchcase", counted)
+        disable(f"{stem}_*")
+        monkeypatch.undo()
+        # Per point switched: the rules, the probe rules and each watcher's pattern.
+        assert calls[0] <= declared + 8 * many, (calls[0], declared)
+
+    def test_watchers_of_one_name_each_cost_no_pattern_match(
+        self, unique: Unique, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """As ``probe_function`` watches its three tracepoints: each is told of its own alone."""
+        import fnmatch
+
+        from osv_idioms.trace.activity import watch_activity
+
+        stem, many = unique("named"), 300
+        told: dict[str, list[bool]] = {}
+        for index in range(many):
+            name = f"{stem}_{index}"
+            declare_tracepoint(name, "v")
+            told[name] = []
+            watch_activity(name, told[name].append)
+        enable(f"{stem}_1")
+        assert told[f"{stem}_1"] == [True] and told[f"{stem}_2"] == []
+        calls = [0]
+        real = fnmatch.fnmatchcase
+
+        def counted(name: str, pattern: str) -> bool:
+            calls[0] += 1
+            return real(name, pattern)
+
+        declared = len(tracepoints())
+        monkeypatch.setattr(fnmatch, "fnmatchcase", counted)
+        enable(f"{stem}_*")
+        disable(f"{stem}_*")
+        monkeypatch.undo()
+        assert all(history[-2:] == [True, False] for history in told.values())
+        assert calls[0] <= 2 * (declared + 8 * many), (calls[0], declared)

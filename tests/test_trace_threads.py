@@ -147,3 +147,33 @@ def test_counters_read_together_differ_by_exactly_what_one_saw_alone(unique: Uni
     early.close()
     late.close()
     assert set(differences) == {5}
+
+
+def test_watchers_end_told_off_after_threads_switch_their_tracepoints(unique: Unique) -> None:
+    """Watchers of one name and of a pattern, while six threads count overlapping tracepoints.
+
+    Each watcher is told on and off in turn, never twice the same, and once
+    every count has closed, off: the last word is the true state.
+    """
+    from osv_idioms.trace.activity import watch_activity
+
+    stem, points = unique("switched"), 8
+    told: dict[str, list[bool]] = {}
+    for index in range(points):
+        name = f"{stem}_{index}"
+        declare_tracepoint(name, "v")
+        told[name] = []
+        watch_activity(name, told[name].append)
+    told["*"] = []
+    watch_activity(f"{stem}_*", told["*"].append)
+
+    def switch(index: int) -> None:
+        for i in range(300):
+            with count(f"{stem}_{(index + i) % points}"), count(f"{stem}_{i % points}"):
+                pass
+
+    run_together(switch)
+    for history in told.values():
+        assert history, "every watched tracepoint was counted"
+        assert all(a != b for a, b in zip(history, history[1:])), history[:10]
+        assert history[0] is True and history[-1] is False

@@ -35,6 +35,11 @@ def matches(pattern: str, name: str) -> bool:
     return fnmatch.fnmatchcase(name, pattern)
 
 
+def _is_one_name(pattern: str) -> bool:
+    """Whether ``pattern`` has no wildcard, so that it matches exactly the name it spells."""
+    return not any(char in pattern for char in "*?[")
+
+
 class Registry:
     """The tracepoints of the process, and everything that says what they do.
 
@@ -45,6 +50,7 @@ class Registry:
 
     __slots__ = (
         "_activity",
+        "_activity_of",
         "_points",
         "_probe_rules",
         "_ring",
@@ -65,7 +71,10 @@ class Registry:
         self._starts: set[str] = set()  # the names some declared tracepoint's hit closes
         # The open counts, held weakly: one no one can read any more is collected.
         self._watches: weakref.WeakSet[Watch] = weakref.WeakSet()
+        # Activity watchers: those with a wildcard, and those of one name, by that name
+        # (a probed function has three): looked up, so a change costs O(1) in the latter.
         self._activity: list[_ActivityWatcher] = []
+        self._activity_of: dict[str, list[_ActivityWatcher]] = {}
         self._ring = Ring(buffer_size)
         # A forked child has only the forking thread: a lock another thread held at
         # the fork would stay held for ever. Python's own locks are reset the same way.
@@ -174,8 +183,13 @@ class Registry:
         """
         with self.lock:
             watcher = _ActivityWatcher(pattern, callback)
-            self._activity.append(watcher)
-            watcher.update(self._points.values())
+            if _is_one_name(pattern):
+                self._activity_of.setdefault(pattern, []).append(watcher)
+                point = self._points.get(pattern)
+                watcher.start(() if point is None else (point,))
+            else:
+                self._activity.append(watcher)
+                watcher.start(self._points.values())
 
     @deferred
     def reset(self) -> None:
@@ -246,9 +260,11 @@ class Registry:
     def refresh(self, point: Point) -> None:
         """Swap in the body for ``point``'s state, and tell the activity watchers (lock held)."""
         point.refresh(self._ring)
+        for watcher in self._activity_of.get(point.name, ()):
+            watcher.changed(point)
         for watcher in self._activity:
             if matches(watcher.pattern, point.name):
-                watcher.update(self._points.values())
+                watcher.changed(point)
 
     def _apply_matching(self, pattern: str) -> None:
         for point in self._points.values():
@@ -346,17 +362,35 @@ class _ActivityWatcher:
     The mutex uses it to run its instrumented methods only while one of its
     tracepoints is on. The callback runs under the registry lock, so it must
     be quick and must not call back into the registry; it is never user code.
+
+    It keeps the matching points that are on, and hears of each point whose
+    state changes: rescanning every point at each change made switching n
+    points off O(n²), 2.8 s for 4,000.
     """
 
-    __slots__ = ("active", "callback", "pattern")
+    __slots__ = ("active", "callback", "pattern", "working")
 
     def __init__(self, pattern: str, callback: Callable[[bool], None]) -> None:
         self.pattern = pattern
         self.callback = callback
         self.active = False
+        self.working: set[Point] = set()
 
-    def update(self, points: Iterable[Point]) -> None:
-        active = any(p.state() != OFF for p in points if matches(self.pattern, p.name))
+    def start(self, points: Iterable[Point]) -> None:
+        """Find the matching points that are on now, and tell the callback."""
+        self.working = {p for p in points if matches(self.pattern, p.name) and p.state() != OFF}
+        self._tell()
+
+    def changed(self, point: Point) -> None:
+        """``point``, which matches, has just been given the body for its state."""
+        if point.state() != OFF:
+            self.working.add(point)
+        else:
+            self.working.discard(point)
+        self._tell()
+
+    def _tell(self) -> None:
+        active = bool(self.working)
         if active != self.active:
             self.active = active
             self.callback(active)

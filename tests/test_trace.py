@@ -34,6 +34,7 @@ from osv_idioms.trace import (
     tracepoint,
     tracepoints,
 )
+from tests._watched import count_matches, watched_tracepoints
 
 Unique = Callable[[str], str]
 HERE = Path(__file__).resolve()
@@ -1011,8 +1012,6 @@ class TestActivityWatchers:
         self, unique: Unique, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A watcher hears of each change: switching n points off is O(n), not O(n²)."""
-        import fnmatch
-
         from osv_idioms.trace.activity import watch_activity
 
         stem, many = unique("many"), 300
@@ -1020,15 +1019,8 @@ class TestActivityWatchers:
             declare_tracepoint(f"{stem}_{index}", "v")
         watch_activity(f"{stem}_*", lambda active: None)
         enable(f"{stem}_*")
-        calls = [0]
-        real = fnmatch.fnmatchcase
-
-        def counted(name: str, pattern: str) -> bool:
-            calls[0] += 1
-            return real(name, pattern)
-
         declared = len(tracepoints())  # the rule's one pass goes over every point in the process
-        monkeypatch.setattr(fnmatch, "fnmatchcase", counted)
+        calls = count_matches(monkeypatch)
         disable(f"{stem}_*")
         monkeypatch.undo()
         # Per point switched: the rules, the probe rules and each watcher's pattern.
@@ -1038,28 +1030,12 @@ class TestActivityWatchers:
         self, unique: Unique, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """As ``probe_function`` watches its three tracepoints: each is told of its own alone."""
-        import fnmatch
-
-        from osv_idioms.trace.activity import watch_activity
-
         stem, many = unique("named"), 300
-        told: dict[str, list[bool]] = {}
-        for index in range(many):
-            name = f"{stem}_{index}"
-            declare_tracepoint(name, "v")
-            told[name] = []
-            watch_activity(name, told[name].append)
+        told = watched_tracepoints(stem, many)
         enable(f"{stem}_1")
         assert told[f"{stem}_1"] == [True] and told[f"{stem}_2"] == []
-        calls = [0]
-        real = fnmatch.fnmatchcase
-
-        def counted(name: str, pattern: str) -> bool:
-            calls[0] += 1
-            return real(name, pattern)
-
         declared = len(tracepoints())
-        monkeypatch.setattr(fnmatch, "fnmatchcase", counted)
+        calls = count_matches(monkeypatch)
         enable(f"{stem}_*")
         disable(f"{stem}_*")
         monkeypatch.undo()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable
 
 from osv_idioms import trace
 from osv_idioms.trace import count, declare_tracepoint, enable, events
+from osv_idioms.trace.activity import watch_activity
 from tests._threads import run_together as run_workers
+from tests._watched import watched_tracepoints
 
 THREADS = 6
 HITS = 20_000
@@ -155,15 +158,8 @@ def test_watchers_end_told_off_after_threads_switch_their_tracepoints(unique: Un
     Each watcher is told on and off in turn, never twice the same, and once
     every count has closed, off: the last word is the true state.
     """
-    from osv_idioms.trace.activity import watch_activity
-
     stem, points = unique("switched"), 8
-    told: dict[str, list[bool]] = {}
-    for index in range(points):
-        name = f"{stem}_{index}"
-        declare_tracepoint(name, "v")
-        told[name] = []
-        watch_activity(name, told[name].append)
+    told = watched_tracepoints(stem, points)
     told["*"] = []
     watch_activity(f"{stem}_*", told["*"].append)
 
@@ -175,5 +171,5 @@ def test_watchers_end_told_off_after_threads_switch_their_tracepoints(unique: Un
     run_together(switch)
     for history in told.values():
         assert history, "every watched tracepoint was counted"
-        assert all(a != b for a, b in zip(history, history[1:])), history[:10]
+        assert all(a != b for a, b in itertools.pairwise(history)), history[:10]
         assert history[0] is True and history[-1] is False

@@ -65,6 +65,12 @@ def test_scaling_groups_name_their_peer_and_show_untimed_calls_in_microseconds()
         case("test_dict_read_at[rcu-dict-10]", "dict read at 10", 74.4e-6, 76e-6),
         case("test_chrome_export_of[viztracer-1000]", "chrome export of 1,000 events", 4.8, 6.6),
         case("test_chrome_export_of[osv-idioms-1000]", "chrome export of 1,000 events", 2.9, 3),
+        case(
+            "test_switching_watched_tracepoints[1000]",
+            "switching 1,000 watched tracepoints",
+            5.71e-3,
+            5.8e-3,
+        ),
         {
             **case("test_readers[rcu-dict-2]", "readers beside a writer: 2", 0.05, 0.06),
             "extra_info": {"reads_per_s": 723_426, "p99_read_ns": 1022},
@@ -78,6 +84,8 @@ def test_scaling_groups_name_their_peer_and_show_untimed_calls_in_microseconds()
     assert "| `test_readers[rcu-dict-2]` | 723,426 | 1,022 |" in text
     assert "#### chrome export of 1,000 events (ms per export)" in text
     assert "| `test_chrome_export_of[osv-idioms-1000]` | 2,900 | 3,000 | 0.60 |" in text
+    assert "#### switching 1,000 watched tracepoints (ms per switch)" in text
+    assert "| `test_switching_watched_tracepoints[1000]` | 5.71 | 5.8 | — |" in text
 
 
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,7 +5,8 @@ Each case runs at several sizes, beside its peers at the same sizes:
 - connecting n distinct slots to a new signal (psygnal, blinker);
 - one connect+disconnect on a signal that already has n slots;
 - one emit to n slots (the plain loop, psygnal, blinker);
-- one RcuDict update and lookup at n entries (a dict behind a Lock);
+- one RcuDict update and lookup at n entries, a snapshot followed by an
+  update, and an update() of two keys (a dict behind a Lock);
 - one RcuList append+pop at n items (a list behind a Lock);
 - reads per second and the 99th percentile of read latency, for readers
   of an RcuDict and of a locked dict of 100,000 entries while one writer
@@ -173,6 +174,54 @@ def test_dict_read_at(benchmark: BenchmarkFixture, kind: str, size: int) -> None
                 return plain[key]
 
         benchmark(unrolled("read()", {"read": read}))
+
+
+@pytest.mark.parametrize("size", ENTRIES)
+@pytest.mark.parametrize("kind", ["rcu-dict", "locked-dict"])
+def test_dict_snapshot_then_update_at(benchmark: BenchmarkFixture, kind: str, size: int) -> None:
+    """A snapshot, then one update: the update after a snapshot copies the dict once.
+
+    The locked dict's snapshot is its copy under the lock, so both sides copy
+    n entries per round: ours in the write, the lock's in the snapshot.
+    """
+    benchmark.group = f"dict snapshot+update at {size}"
+    key = size // 2
+    if kind == "rcu-dict":
+        table = RcuDict({n: n for n in range(size)}, domain=RcuDomain("bench"))
+        benchmark.pedantic(lambda: (table.snapshot(), table.put(key, 1)), rounds=100, iterations=5)
+        assert table[key] == 1
+    else:
+        plain = {n: n for n in range(size)}
+        lock = threading.Lock()
+
+        def snapshot_then_update() -> None:
+            with lock:
+                plain.copy()
+            with lock:
+                plain[key] = 1
+
+        benchmark.pedantic(snapshot_then_update, rounds=100, iterations=5)
+
+
+@pytest.mark.parametrize("size", ENTRIES)
+@pytest.mark.parametrize("kind", ["rcu-dict", "locked-dict"])
+def test_dict_update_two_keys_at(benchmark: BenchmarkFixture, kind: str, size: int) -> None:
+    """``update()`` of two keys, which readers see whole: it publishes a copy of the dict."""
+    benchmark.group = f"dict update() of two keys at {size}"
+    pair = {0: 1, size - 1: 1}
+    if kind == "rcu-dict":
+        table = RcuDict({n: n for n in range(size)}, domain=RcuDomain("bench"))
+        benchmark.pedantic(lambda: table.update(pair), rounds=100, iterations=5)
+        assert (table[0], table[size - 1]) == (1, 1)
+    else:
+        plain = {n: n for n in range(size)}
+        lock = threading.Lock()
+
+        def update_two() -> None:
+            with lock:
+                plain.update(pair)
+
+        benchmark.pedantic(update_two, rounds=100, iterations=5)
 
 
 @pytest.mark.parametrize("size", ENTRIES)

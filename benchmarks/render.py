@@ -50,7 +50,15 @@ SCALING_PEERS = {
     "readers": "locked-dict",
     "chrome export": "viztracer",
 }
-PER_CALL_UNTIMED = ("connect ", "emit to ", "list ", "readers")  # not unrolled: stats are per call
+# Not unrolled: stats are per call.
+PER_CALL_UNTIMED = (
+    "connect ",
+    "emit to ",
+    "list ",
+    "readers",
+    "dict snapshot+update ",
+    "dict update() ",
+)
 # Groups where one call is a whole run, shown in milliseconds: what one call is.
 WHOLE_RUNS = {"chrome export": "export", "switching ": "switch"}
 

@@ -88,6 +88,34 @@ def test_scaling_groups_name_their_peer_and_show_untimed_calls_in_microseconds()
     assert "| `test_switching_watched_tracepoints[1000]` | 5.71 | 5.8 | — |" in text
 
 
+def test_dict_groups_timed_per_call_are_not_divided_into_unrolled_calls() -> None:
+    """A snapshot+update round is one call: its time is shown as measured, in microseconds."""
+    cases = [
+        case(
+            "test_dict_snapshot_then_update_at[locked-dict-1000]",
+            "dict snapshot+update at 1000",
+            5.1e-6,
+            5.5e-6,
+        ),
+        case(
+            "test_dict_snapshot_then_update_at[rcu-dict-1000]",
+            "dict snapshot+update at 1000",
+            6.2e-6,
+            6.4e-6,
+        ),
+        case(
+            "test_dict_update_two_keys_at[rcu-dict-10]",
+            "dict update() of two keys at 10",
+            2e-6,
+            3e-6,
+        ),
+    ]
+    text = render({**REPORT, "benchmarks": cases})
+    assert "#### dict snapshot+update at 1000 (µs per call)" in text
+    assert "| `test_dict_snapshot_then_update_at[rcu-dict-1000]` | 6.2 | 6.4 | 1.22 |" in text
+    assert "| `test_dict_update_two_keys_at[rcu-dict-10]` | 2 | 3 | — |" in text
+
+
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``python -m benchmarks.render FILE`` prints the tables; no file is a usage error."""
     path = tmp_path / "bench.json"

@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+import tracemalloc
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -680,6 +681,55 @@ class TestRcuList:
         assert not items.writer.owned()
 
 
+def _allocated_at_most(work: Callable[[], object]) -> int:
+    """The most memory ``work()`` held at once beyond what was held before (tracemalloc on)."""
+    before = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    work()
+    return tracemalloc.get_traced_memory()[1] - before
+
+
+def _set_then_wait(done: threading.Event, then: threading.Event) -> Callable[[], None]:
+    """A hook that says a thread got there, then holds it until told to go on."""
+
+    def hook() -> None:
+        done.set()
+        assert then.wait(JOIN_TIMEOUT_S)
+
+    return hook
+
+
+class Collider:
+    """A key that shares its hash with every other, so dicts compare keys with its Python ``__eq__``.
+
+    ``park_once(hook)`` runs ``hook`` in the calling thread at its next
+    comparison, once: how a test stops a thread inside a dict operation.
+    """
+
+    _hooks: dict[int, Callable[[], object]] = {}  # noqa: RUF012 - one table for all keys
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    @classmethod
+    def key_of(cls) -> Callable[[int], Collider]:
+        cls._hooks.clear()
+        return cls
+
+    @classmethod
+    def park_once(cls, hook: Callable[[], object]) -> None:
+        cls._hooks[threading.get_ident()] = hook
+
+    def __hash__(self) -> int:
+        return 7
+
+    def __eq__(self, other: object) -> bool:
+        hook = self._hooks.pop(threading.get_ident(), None)
+        if hook is not None:
+            hook()
+        return isinstance(other, Collider) and other.n == self.n
+
+
 class TestRcuDict:
     def test_lookups_see_a_snapshot(self, domain: RcuDomain) -> None:
         """A snapshot taken before a write never changes."""
@@ -719,3 +769,87 @@ class TestRcuDict:
             table.remove("b")
         assert dict(table) == {"a": 1}
         assert not table.writer.owned()
+
+    def test_the_first_write_after_a_snapshot_copies_and_the_rest_store_in_place(
+        self, domain: RcuDomain
+    ) -> None:
+        """A snapshot shares the published dict: the next write copies it, once."""
+        table = RcuDict({n: n for n in range(10_000)}, domain=domain)
+        snapshot = table.snapshot()
+        one_copy = sys.getsizeof(dict(snapshot))
+        tracemalloc.start()
+        try:
+            first = _allocated_at_most(lambda: table.put(0, -1))
+            rest = _allocated_at_most(lambda: [table.put(n, -n) for n in range(1, 100)])
+        finally:
+            tracemalloc.stop()
+        assert (first > one_copy // 2, rest < one_copy // 10) == (True, True)
+        assert (snapshot[0], snapshot[99], table[0], table[99]) == (0, 99, -1, -99)
+
+    def test_a_write_copies_nothing_while_no_snapshot_is_out(self, domain: RcuDomain) -> None:
+        """Puts, removes and lookups alone never copy the dict, whatever its size."""
+        table = RcuDict({n: n for n in range(10_000)}, domain=domain)
+        one_copy = sys.getsizeof(dict.fromkeys(range(10_000)))
+        tracemalloc.start()
+        try:
+
+            def churn() -> None:
+                for n in range(100):
+                    table[n] = -n
+                    del table[n + 5_000]
+                    assert table[n] == -n and n + 5_000 not in table
+
+            peak = _allocated_at_most(churn)
+        finally:
+            tracemalloc.stop()
+        assert peak < one_copy // 10
+        assert len(table) == 9_900
+
+    def test_a_snapshot_taken_mid_write_is_not_changed_by_that_write(
+        self, domain: RcuDomain
+    ) -> None:
+        """A writer parked between looking at the dict and storing: the snapshot keeps out its store."""
+        key = Collider.key_of()
+        table = RcuDict({key(1): "one"}, domain=domain)
+        parked, taken = threading.Event(), threading.Event()
+
+        def write() -> None:
+            Collider.park_once(_set_then_wait(parked, taken))
+            table.put(key(2), "two")  # its lookup of key 2 compares it with key 1, and parks
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert parked.wait(JOIN_TIMEOUT_S)
+        snapshot = table.snapshot()
+        taken.set()
+        writer.join(JOIN_TIMEOUT_S)
+        assert not writer.is_alive()
+        assert (sorted(c.n for c in snapshot), sorted(c.n for c in table)) == ([1], [1, 2])
+
+    def test_a_copy_the_parked_writer_spoils_is_made_again(self, domain: RcuDomain) -> None:
+        """The writer's store lands in the middle of the snapshot's copy: the copy is made again.
+
+        Removals leave the dict with holes, so C copies it key by key, calling
+        the keys' Python ``__eq__``; the snapshot parks in one while the
+        writer finishes its store, and C then refuses the copy it was making.
+        """
+        key = Collider.key_of()
+        table = RcuDict({key(n): n for n in range(9)}, domain=domain)
+        for n in range(5):
+            del table[key(n)]
+        parked, go, stored = threading.Event(), threading.Event(), threading.Event()
+
+        def write() -> None:
+            Collider.park_once(_set_then_wait(parked, go))
+            table.put(key(100), 100)
+            stored.set()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert parked.wait(JOIN_TIMEOUT_S)
+        Collider.park_once(_set_then_wait(go, stored))
+        snapshot = table.snapshot()
+        writer.join(JOIN_TIMEOUT_S)
+        assert not writer.is_alive()
+        assert sorted(c.n for c in snapshot) == [5, 6, 7, 8, 100]
+        assert sorted(c.n for c in table.snapshot()) == [5, 6, 7, 8, 100]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 
@@ -137,9 +137,9 @@ def test_containers_under_concurrent_readers_and_writers(domain: RcuDomain) -> N
 def test_rcu_dict_lookups_while_it_grows_and_updates_many_keys(domain: RcuDomain) -> None:
     """Lookups never miss a key that is there throughout, and see an update() whole.
 
-    The writer inserts 20,000 new keys (the table doubles about ten times
-    under the readers) and, between inserts, moves a group of 64 keys, in
-    many buckets, to the next generation with one update().
+    The writer inserts 20,000 new keys (the dict resizes about ten times
+    under the readers) and, between inserts, moves a group of 64 keys to the
+    next generation with one update().
     """
     group: list[object] = [f"g{i}" for i in range(64)]
     always = list(range(500))
@@ -174,6 +174,49 @@ def test_rcu_dict_lookups_while_it_grows_and_updates_many_keys(domain: RcuDomain
     assert len(table) == len(group) + len(always) + 20_000
     assert len(table.snapshot()) == len(table) == len(list(table))
     assert {table[key] for key in group} == {40}
+
+
+def test_rcu_dict_snapshots_stay_whole_and_unchanged_beside_a_writer(domain: RcuDomain) -> None:
+    """A snapshot shows a state the dict was in, and never changes, while a writer stores.
+
+    The writer sets keys 0..63 to generation g in order, one put each, for
+    300 generations: the dict is only ever some first keys at g and the rest
+    at g - 1. Readers take snapshots as fast as they can (so writes alternate
+    between storing in place and copying first) and keep every 50th, to read
+    again once the writer is done.
+    """
+    keys = range(64)
+    table: RcuDict[int, int] = RcuDict(dict.fromkeys(keys, 0), domain=domain)
+    writing = threading.Event()
+    writing.set()
+    bad: list[str] = []
+    kept: list[tuple[list[int], Mapping[int, int]]] = []
+
+    def whole(values: list[int]) -> bool:
+        return values == sorted(values, reverse=True) and values[0] - values[-1] <= 1
+
+    def reader() -> None:
+        rounds = 0
+        while writing.is_set() or rounds < 10:
+            rounds += 1
+            snapshot = table.snapshot()
+            values = [snapshot[key] for key in keys]
+            if not whole(values):
+                bad.append(f"never a state of the dict: {values}")
+            if rounds % 50 == 0:
+                kept.append((values, snapshot))
+
+    def writer() -> None:
+        for generation in range(1, 301):
+            for key in keys:
+                table[key] = generation
+        writing.clear()
+
+    run_threads([writer, *[reader] * READERS])
+    assert bad == []
+    assert kept != []
+    assert [values for values, _ in kept] == [[s[key] for key in keys] for _, s in kept]
+    assert dict(table) == dict.fromkeys(keys, 300)
 
 
 def test_concurrent_synchronize_and_call_rcu(domain: RcuDomain) -> None:

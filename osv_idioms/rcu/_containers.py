@@ -1,7 +1,8 @@
 """``RcuPtr``, ``RcuList`` and ``RcuDict``: values readers load without a lock.
 
 A reader's ``read()`` is one attribute load. Writers serialise on the
-container's ``Mutex`` and publish a new value (copy-on-write) in one store;
+container's ``Mutex`` and publish a new value (copy-on-write) in one store,
+or, in an ``RcuDict`` no snapshot shares, make one store into the dict;
 what they replace or remove can be retired after a grace period, when no
 reader can still be using it.
 
@@ -29,14 +30,13 @@ from collections.abc import (
     Mapping,
     ValuesView,
 )
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Generic, TypeVar, cast, final, overload
 
 from ..checks import check_callable, kind_of
 from ..interrupts import acquire_into, deferred
 from ..locking import Mutex
 from ._domain import RcuDomain, default_domain
-from ._table import MOST_PER_BUCKET, BucketSnapshot, Table, grown, table_of
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -490,16 +490,18 @@ class RcuList(_Published, Generic[T]):
 
 @final
 class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
-    """A read-mostly dict (OSv's ``rcu_hashtable``): lock-free lookups, one bucket per write.
+    """A read-mostly dict (OSv's ``rcu_hashtable``): lock-free lookups, writes in O(1).
 
-    Lookups take no lock. Writes take the writers' mutex and publish a new
-    copy of the one bucket they change (about 8 entries), so a write costs
-    the same at 10 entries as at 100,000 (see ``_table``). Iterating,
-    ``keys()``, ``items()``, ``values()`` and ``snapshot()`` see one
-    consistent snapshot, in no particular order (a hash table's). Every
-    value a write replaces or removes retires by the module's one rule,
-    whichever method made the change (``d[k] = v`` and ``update()``
-    included).
+    A lookup is one lookup in the published dict and takes no lock. A write
+    takes the writers' mutex and changes that dict in place: one C-level
+    store, which readers see whole or not at all. A snapshot hands out the
+    published dict itself, in O(1); the next write then copies it first (once,
+    O(n) in C) and publishes the copy, so a snapshot never changes.
+    ``update()`` and ``clear()`` publish a new dict, so readers see all of
+    their pairs or none. Iterating, ``keys()``, ``items()`` and ``values()``
+    walk one snapshot. Every value a write replaces or removes retires by the
+    module's one rule, whichever method made the change (``d[k] = v`` and
+    ``update()`` included).
 
     Args:
         items: the first pairs, as ``dict()`` takes them.
@@ -523,7 +525,14 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         {'192.168.0.0/16': 'wlan0'}
     """
 
-    __slots__ = ("_length", "_table")
+    # _entries: the published dict. _private: the same dict while no snapshot
+    # has been handed out since it was published, so writers may store into it;
+    # None (or an older dict) once one has. _storing: a writer is between
+    # looking at _private and its one store, so a snapshot must not share.
+    # A writer sets _storing before it looks at _private; a snapshot clears
+    # _private before it looks at _storing. So one of the two sees the other's
+    # store, as a read section and a grace period see each other's.
+    __slots__ = ("_entries", "_private", "_storing")
 
     def __init__(
         self,
@@ -535,21 +544,28 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
     ) -> None:
         self._check_domain(domain)
         _check_retire(retire)
-        mapping = _dict_of(items, "RcuDict()")
+        mapping: dict[K, V] = _dict_of(items, "RcuDict()")
         super().__init__(domain, _writer_mutex("rcu_dict", name), retire)
-        self._table: Table = table_of(mapping)
-        self._length = len(mapping)
+        self._storing = False
+        self._private: dict[K, V] | None = mapping
+        self._entries: dict[K, V] = mapping
 
     def snapshot(self) -> Mapping[K, V]:
-        """The current contents: a read-only mapping no writer will ever change."""
-        return BucketSnapshot(self._table)
+        """The current contents: a read-only mapping no writer will ever change.
 
-    # Lookups: the table's two loads, written out (a helper would cost a call).
+        O(1): it is the published dict itself, which writers copy before
+        their next store. Taking one never waits for a writer.
+        """
+        entries = self._entries
+        self._private = None  # from here on, a writer copies before it stores
+        if self._storing:  # a writer that looked before that may still store into it, once
+            entries = _copy_beside_one_store(entries)
+        return MappingProxyType(entries)
+
+    # Lookups: one load and one dict lookup, written out (a helper would cost a call).
 
     def __getitem__(self, key: K) -> V:
-        mask, buckets = self._table
-        value: V = buckets[hash(key) & mask][key]
-        return value
+        return self._entries[key]
 
     @overload
     def get(self, key: K, /) -> V | None: ...
@@ -562,17 +578,15 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
             key: a hashable key.
             default: what to return when ``key`` is not in the dict.
         """
-        mask, buckets = self._table
-        return buckets[hash(key) & mask].get(key, default)
+        return self._entries.get(key, default)
 
     def __contains__(self, key: object) -> bool:
-        mask, buckets = self._table
-        return key in buckets[hash(key) & mask]
+        return key in self._entries
 
     def __len__(self) -> int:
-        return self._length
+        return len(self._entries)
 
-    # Walks: over one snapshot, never over buckets that change as they go.
+    # Walks: over one snapshot, never over a dict that changes as they go.
 
     def __iter__(self) -> Iterator[K]:
         return iter(self.snapshot())
@@ -616,15 +630,14 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         _check_retire(retire)
         _check_key(key)
         with self.writer:
-            mask, buckets = self._table
-            at = hash(key) & mask
-            changed = buckets[at].copy()
-            had_key = key in changed
-            old = changed.get(key)
-            changed[key] = value
-            buckets[at] = changed
-            if not had_key:
-                self._grew(1)
+            self._storing = True
+            try:
+                entries = self._writable()
+                had_key = key in entries
+                old = entries.get(key)
+                entries[key] = value
+            finally:
+                self._storing = False
         if had_key:
             _retire_later(self, retire, (old,))
         return old
@@ -648,12 +661,11 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         _check_retire(retire)
         _check_key(key)
         with self.writer:
-            mask, buckets = self._table
-            at = hash(key) & mask
-            changed = buckets[at].copy()
-            value: V = changed.pop(key)
-            buckets[at] = changed
-            self._length -= 1
+            self._storing = True
+            try:
+                value: V = self._writable().pop(key)
+            finally:
+                self._storing = False
         _retire_later(self, retire, (value,))
         return value
 
@@ -666,8 +678,8 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
     ) -> None:
         """Publish the dict with every pair of ``items`` set at once; retire what they replace.
 
-        Readers see all of the pairs or none: the changed buckets are published
-        together, in a new table.
+        Readers see all of the pairs or none: the pairs go into a copy of the
+        dict (O(n), in C), published in one store.
 
         Args:
             items: a mapping, or an iterable of (key, value) pairs.
@@ -688,21 +700,10 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         more = _dict_of(items, "RcuDict.update()")
         _check_retire(retire)
         with self.writer:
-            mask, buckets = self._table
-            changed = list(buckets)
-            copied: set[int] = set()
-            replaced: list[V] = []
-            for key, value in more.items():
-                at = hash(key) & mask
-                if at not in copied:
-                    copied.add(at)
-                    changed[at] = changed[at].copy()
-                bucket = changed[at]
-                if key in bucket:
-                    replaced.append(bucket[key])
-                bucket[key] = value
-            self._table = (mask, changed)
-            self._grew(len(more) - len(replaced))
+            entries = self._entries.copy()
+            replaced: list[V] = [entries[key] for key in more if key in entries]
+            entries.update(more)
+            self._publish(entries)
         _retire_later(self, retire, replaced)
 
     @deferred
@@ -718,15 +719,41 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         """
         _check_retire(retire)
         with self.writer:
-            removed = BucketSnapshot[K, V](self._table)
-            self._table = table_of({})
-            self._length = 0
+            removed = self._entries
+            self._publish({})
         _retire_later(self, retire, removed.values())
 
-    def _grew(self, added: int) -> None:
-        """Count ``added`` new keys; double the buckets once they hold too many (mutex held)."""
-        self._length += added
-        mask, _ = self._table
-        while self._length > (mask + 1) * MOST_PER_BUCKET:
-            self._table = grown(self._table)
-            mask, _ = self._table
+    def _writable(self) -> dict[K, V]:
+        """The published dict, ready for one store (mutex held, ``_storing`` set).
+
+        If a snapshot may share it, it is copied first and the copy published:
+        then the store goes into a dict no snapshot holds.
+        """
+        entries = self._entries
+        if self._private is not entries:
+            entries = entries.copy()
+            self._publish(entries)
+        return entries
+
+    def _publish(self, entries: dict[K, V]) -> None:
+        """Make ``entries``, a dict no one else holds, the published one (mutex held)."""
+        # Marked private before it is published: a snapshot that loads it then
+        # clears the mark after this store, never before it.
+        self._private = entries
+        self._entries = entries
+
+
+def _copy_beside_one_store(entries: dict[K, V]) -> dict[K, V]:
+    """A copy of ``entries`` while at most one writer's store may still land in it.
+
+    That one store lands wholly before or after the copy, so the copy is a
+    state the dict was in. A copy made in C runs no Python code unless a key's
+    ``__eq__`` is Python; then the store can land mid-copy, and C refuses that
+    copy (``RuntimeError``). The store is done by then, and no writer stores
+    into this dict again, so the second copy is whole: a second refusal is
+    the keys' own error, and is raised.
+    """
+    try:
+        return entries.copy()
+    except RuntimeError:
+        return entries.copy()

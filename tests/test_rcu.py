@@ -712,7 +712,8 @@ class Collider:
         self.n = n
 
     @classmethod
-    def key_of(cls) -> Callable[[int], Collider]:
+    def with_no_hooks(cls) -> Callable[[int], Collider]:
+        """The keys' constructor, with no hook left over from an earlier test."""
         cls._hooks.clear()
         return cls
 
@@ -809,7 +810,7 @@ class TestRcuDict:
         self, domain: RcuDomain
     ) -> None:
         """A writer parked between looking at the dict and storing: the snapshot keeps out its store."""
-        key = Collider.key_of()
+        key = Collider.with_no_hooks()
         table = RcuDict({key(1): "one"}, domain=domain)
         parked, taken = threading.Event(), threading.Event()
 
@@ -833,7 +834,7 @@ class TestRcuDict:
         the keys' Python ``__eq__``; the snapshot parks in one while the
         writer finishes its store, and C then refuses the copy it was making.
         """
-        key = Collider.key_of()
+        key = Collider.with_no_hooks()
         table = RcuDict({key(n): n for n in range(9)}, domain=domain)
         for n in range(5):
             del table[key(n)]

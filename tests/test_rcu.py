@@ -624,6 +624,49 @@ class TestRcuPtr:
         assert ptr.writer.label.startswith(f"rcu_ptr@{__file__}:")
         assert RcuPtr(0, domain=domain, name="devices").writer.label == "devices"
 
+    def test_copy_update_inside_copy_update_is_refused(self, domain: RcuDomain) -> None:
+        """An inner block of the same pointer would be published over: it is refused, the outer goes on."""
+        ptr: RcuPtr[tuple[int, ...]] = RcuPtr((1,), domain=domain)
+        with ptr.copy_update() as draft:
+            with pytest.raises(RuntimeError) as refused, ptr.copy_update():
+                pass  # never reached: entering the inner block raises
+            draft.value = (2,)
+        assert str(refused.value) == (
+            "RcuPtr.copy_update() was called inside another write to the same RcuPtr in this "
+            "thread (inside its copy_update() block, or the value's __copy__), which would undo "
+            "it: write once that call has returned"
+        )
+        assert ptr.read() == (2,)
+        assert not ptr.writer.owned()
+        with ptr.copy_update() as draft:  # closing the outer block unmarked the pointer
+            draft.value = (3,)
+        assert ptr.read() == (3,)
+
+    def test_copy_update_from_the_values_copy_is_refused_and_publishes_nothing(
+        self, domain: RcuDomain
+    ) -> None:
+        """A ``__copy__`` that updates the same pointer: the outer entry fails, nothing changes."""
+
+        class Config:
+            def __copy__(self) -> Config:
+                with ptr.copy_update() as inner:  # refused: the outer entry is copying
+                    inner.value = Config()
+                return Config()
+
+        first = Config()
+        ptr = RcuPtr(first, domain=domain)
+        with pytest.raises(RuntimeError) as refused:
+            ptr.copy_update().__enter__()
+        assert str(refused.value).startswith(
+            "RcuPtr.copy_update() was called inside another write to the same RcuPtr"
+        )
+        assert ptr.read() is first
+        assert not ptr.writer.owned()
+        ptr.assign(None)  # type: ignore[arg-type]  # a value whose copy updates nothing
+        with ptr.copy_update() as draft:  # the refused entry unmarked the pointer
+            draft.value = first
+        assert ptr.read() is first
+
 
 class TestRcuList:
     def test_reads_see_a_snapshot(self, domain: RcuDomain) -> None:
@@ -679,6 +722,52 @@ class TestRcuList:
             items.pop()
         assert items.snapshot() == ()
         assert not items.writer.owned()
+
+    @pytest.mark.parametrize(
+        ("call", "inner"),
+        [
+            ("append()", lambda items: items.append(9)),
+            ("extend()", lambda items: items.extend([9])),
+            ("insert()", lambda items: items.insert(0, 9)),
+            ("remove()", lambda items: items.remove(1)),
+            ("pop()", lambda items: items.pop()),
+            ("clear()", lambda items: items.clear()),
+        ],
+    )
+    def test_a_write_from_an_items_eq_inside_remove_is_refused(
+        self, domain: RcuDomain, call: str, inner: Callable[[RcuList[Any]], object]
+    ) -> None:
+        """remove() compares items with their Python ``__eq__``; a write from there is refused."""
+        refused: list[str] = []
+
+        class Probe:
+            """Equal to 2; its first comparison writes to the list."""
+
+            armed = True
+
+            def __eq__(self, other: object) -> bool:
+                if self.armed:
+                    self.armed = False
+                    try:
+                        inner(items)
+                    except RuntimeError as error:
+                        refused.append(str(error))
+                return other == 2
+
+            def __hash__(self) -> int:
+                return hash(2)
+
+        items: RcuList[Any] = RcuList([1, 2, 3], domain=domain)
+        items.remove(Probe())
+        assert refused == [
+            f"RcuList.{call} was called inside another write to the same RcuList in this "
+            "thread (from an item's __eq__, as remove() compares it), which would undo it: "
+            "write once that call has returned"
+        ]
+        assert items.snapshot() == (1, 3)
+        assert not items.writer.owned()
+        items.append(4)  # remove() unmarked the list on its way out
+        assert items.snapshot() == (1, 3, 4)
 
 
 def _allocated_at_most(work: Callable[[], object]) -> int:
@@ -854,3 +943,60 @@ class TestRcuDict:
         assert not writer.is_alive()
         assert sorted(c.n for c in snapshot) == [5, 6, 7, 8, 100]
         assert sorted(c.n for c in table.snapshot()) == [5, 6, 7, 8, 100]
+
+    @pytest.mark.parametrize("outer", ["put", "remove", "update"])
+    @pytest.mark.parametrize(
+        ("call", "inner"),
+        [
+            ("put()", lambda table: table.put("inner", 0)),
+            ("remove()", lambda table: table.remove("inner")),
+            ("update()", lambda table: table.update({"inner": 0})),
+            ("clear()", lambda table: table.clear()),
+        ],
+    )
+    def test_a_write_from_a_keys_eq_inside_a_write_is_refused_and_changes_nothing(
+        self, domain: RcuDomain, outer: str, call: str, inner: Callable[[RcuDict[Any, Any]], object]
+    ) -> None:
+        """A key's ``__eq__`` writing to the dict it is compared in: that write is refused.
+
+        Left to go on, the outer write, working from what it saw before, would
+        undo it. The error reaches the outer caller through the ``__eq__``, and
+        neither write changes anything.
+        """
+        key = Collider.with_no_hooks()
+        table: RcuDict[Any, Any] = RcuDict({key(1): 1, key(2): 2, "inner": -1}, domain=domain)
+        before = table.snapshot()
+        outer_write: dict[str, Callable[[], object]] = {
+            "put": lambda: table.put(key(3), 3),
+            "remove": lambda: table.remove(key(2)),
+            "update": lambda: table.update({key(3): 3}),
+        }
+        Collider.park_once(lambda: inner(table))
+        with pytest.raises(RuntimeError) as refused:
+            outer_write[outer]()
+        assert str(refused.value) == (
+            f"RcuDict.{call} was called inside another write to the same RcuDict in this "
+            "thread (from a key's __eq__ or __hash__), which would undo it: write once that "
+            "call has returned"
+        )
+        assert table.snapshot() == before
+        assert not table.writer.owned()
+        table.put(key(4), 4)  # the outer write unmarked the dict on its way out
+        assert sorted(k.n for k in table if isinstance(k, Collider)) == [1, 2, 4]
+
+    def test_an_outer_write_goes_on_when_the_eq_takes_the_refusal(self, domain: RcuDomain) -> None:
+        """An ``__eq__`` that catches the refusal: the outer write lands, and only it."""
+        key = Collider.with_no_hooks()
+        table: RcuDict[Any, str] = RcuDict({key(1): "one"}, domain=domain)
+        refused: list[RuntimeError] = []
+
+        def write_inside() -> None:
+            try:
+                table.put("inner", "lost")
+            except RuntimeError as error:
+                refused.append(error)
+
+        Collider.park_once(write_inside)
+        table.put(key(2), "two")
+        assert len(refused) == 1
+        assert sorted((k.n, v) for k, v in table.items()) == [(1, "one"), (2, "two")]

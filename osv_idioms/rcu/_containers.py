@@ -31,7 +31,7 @@ from collections.abc import (
     ValuesView,
 )
 from types import MappingProxyType, TracebackType
-from typing import Any, Generic, TypeVar, cast, final, overload
+from typing import Any, Generic, NoReturn, TypeVar, cast, final, overload
 
 from ..checks import check_callable, kind_of
 from ..interrupts import acquire_into, deferred
@@ -83,6 +83,26 @@ def _retire_later(
         return
     for value in values:
         container.domain.call_rcu(chosen, value)
+
+
+def _refuse_write_inside_write(container: object, call: str, source: str) -> NoReturn:
+    """Raise for a write to ``container`` made while this thread is inside another write to it.
+
+    Only Python code that the outer write runs can get there (``source``
+    names it): the writers' mutex is recursive, and the outer write, working
+    from what it read before, would undo the inner one, or store into a dict
+    a snapshot already shares. So it is refused before it changes anything.
+    """
+    kind = type(container).__name__
+    raise RuntimeError(
+        f"{kind}.{call} was called inside another write to the same {kind} in this "
+        f"thread ({source}), which would undo it: write once that call has returned"
+    )
+
+
+_IN_A_KEY = "from a key's __eq__ or __hash__"
+_IN_AN_ITEM = "from an item's __eq__, as remove() compares it"
+_IN_A_BLOCK = "inside its copy_update() block, or the value's __copy__"
 
 
 def _check_retire(retire: object) -> None:
@@ -182,12 +202,20 @@ class CopyUpdate(Generic[T]):
 
     @deferred
     def __enter__(self) -> Draft[T]:
-        writer = self._ptr.writer
+        ptr = self._ptr
         held: list[Mutex] = []
+        marked = False  # whether this entry marked the pointer, so must unmark it
         try:
-            acquire_into(held, writer)  # Ctrl-C can end the wait; held says if it was taken
-            self._draft = Draft(copy.copy(self._ptr.read()))
+            acquire_into(held, ptr.writer)  # Ctrl-C can end the wait; held says if it was taken
+            # An open block of this thread would publish its draft over this one's.
+            if ptr._drafting:  # pyright: ignore[reportPrivateUsage]
+                _refuse_write_inside_write(ptr, "copy_update()", _IN_A_BLOCK)
+            # Marked before the value's __copy__ runs: it, and the block, are inside.
+            ptr._drafting = marked = True  # pyright: ignore[reportPrivateUsage]
+            self._draft = Draft(copy.copy(ptr.read()))
         except BaseException:
+            if marked:
+                ptr._drafting = False  # pyright: ignore[reportPrivateUsage]
             for mutex in held:
                 mutex.release()
             raise
@@ -206,6 +234,8 @@ class CopyUpdate(Generic[T]):
                 return  # nothing is published: readers keep the current value
             old = self._ptr.assign(draft.value)
         finally:
+            if draft is not None:  # entered: this block marked the pointer
+                self._ptr._drafting = False  # pyright: ignore[reportPrivateUsage]
             self._ptr.writer.release()
         _retire_later(self._ptr, self._retire, (old,))
 
@@ -245,7 +275,8 @@ class RcuPtr(_Published, Generic[T]):
         ('eth0', 'eth1', 'lo')
     """
 
-    __slots__ = ("_value",)
+    # _drafting: a copy_update() block of this thread is open (it holds the mutex).
+    __slots__ = ("_drafting", "_value")
 
     def __init__(
         self,
@@ -259,6 +290,7 @@ class RcuPtr(_Published, Generic[T]):
         _check_retire(retire)
         super().__init__(domain, _writer_mutex("rcu_ptr", name), retire)
         self._value = value
+        self._drafting = False
 
     def read(self) -> T:
         """The current value: one attribute load, never blocked by a writer."""
@@ -301,6 +333,10 @@ class RcuPtr(_Published, Generic[T]):
 
         Raises:
             TypeError: ``retire`` is not callable.
+
+        Entering the block raises ``RuntimeError`` inside another
+        ``copy_update()`` block of this pointer in the same thread, whose
+        draft would be published over this one; nothing changes.
         """
         return CopyUpdate(self, retire)
 
@@ -340,7 +376,9 @@ class RcuList(_Published, Generic[T]):
         ('audit',)
     """
 
-    __slots__ = ("_items",)
+    # _removing: remove() is comparing items, which runs their Python __eq__;
+    # a write that finds it set, holding the mutex, comes from inside it.
+    __slots__ = ("_items", "_removing")
 
     def __init__(
         self,
@@ -355,6 +393,7 @@ class RcuList(_Published, Generic[T]):
         items = _tuple_of(items, "RcuList()")
         super().__init__(domain, _writer_mutex("rcu_list", name), retire)
         self._items: tuple[T, ...] = items
+        self._removing = False
 
     def snapshot(self) -> tuple[T, ...]:
         """The current contents: a tuple no writer will ever change."""
@@ -385,8 +424,14 @@ class RcuList(_Published, Generic[T]):
 
         Args:
             value: the item to add.
+
+        Raises:
+            RuntimeError: called from inside ``remove()`` of this list (an item's
+                ``__eq__``); nothing changes.
         """
         with self.writer:
+            if self._removing:
+                _refuse_write_inside_write(self, "append()", _IN_AN_ITEM)
             self._items = self._items + (value,)  # noqa: RUF005  # one copy: 8x faster than (*items, value) at 100,000
 
     @deferred
@@ -398,9 +443,13 @@ class RcuList(_Published, Generic[T]):
 
         Raises:
             TypeError: ``values`` is not iterable.
+            RuntimeError: called from inside ``remove()`` of this list (an item's
+                ``__eq__``); nothing changes.
         """
         more = _tuple_of(values, "RcuList.extend()")
         with self.writer:
+            if self._removing:
+                _refuse_write_inside_write(self, "extend()", _IN_AN_ITEM)
             self._items = self._items + more
 
     @deferred
@@ -413,9 +462,13 @@ class RcuList(_Published, Generic[T]):
 
         Raises:
             TypeError: ``index`` is not an int.
+            RuntimeError: called from inside ``remove()`` of this list (an item's
+                ``__eq__``); nothing changes.
         """
         index = _check_index(index, "RcuList.insert()")
         with self.writer:
+            if self._removing:
+                _refuse_write_inside_write(self, "insert()", _IN_AN_ITEM)
             items = list(self._items)
             items.insert(index, value)
             self._items = tuple(items)
@@ -432,14 +485,21 @@ class RcuList(_Published, Generic[T]):
         Raises:
             ValueError: ``value`` is not in the list; nothing changes.
             TypeError: ``retire`` is not callable.
+            RuntimeError: called from inside ``remove()`` of this list (an item's
+                ``__eq__``); nothing changes.
         """
         _check_retire(retire)
         with self.writer:
+            if self._removing:
+                _refuse_write_inside_write(self, "remove()", _IN_AN_ITEM)
             items = list(self._items)
+            self._removing = True
             try:
                 index = items.index(value)
             except ValueError:
                 raise ValueError(f"RcuList.remove({value!r}): not in the list") from None
+            finally:
+                self._removing = False
             removed = items.pop(index)
             self._items = tuple(items)
         _retire_later(self, retire, (removed,))
@@ -459,10 +519,14 @@ class RcuList(_Published, Generic[T]):
         Raises:
             IndexError: the list is empty or ``index`` is out of range; nothing changes.
             TypeError: ``index`` is not an int, or ``retire`` not callable.
+            RuntimeError: called from inside ``remove()`` of this list (an item's
+                ``__eq__``); nothing changes.
         """
         index = _check_index(index, "RcuList.pop()")
         _check_retire(retire)
         with self.writer:
+            if self._removing:
+                _refuse_write_inside_write(self, "pop()", _IN_AN_ITEM)
             items = list(self._items)
             if not items:
                 raise IndexError("pop from an empty RcuList")
@@ -481,9 +545,13 @@ class RcuList(_Published, Generic[T]):
 
         Raises:
             TypeError: ``retire`` is not callable.
+            RuntimeError: called from inside ``remove()`` of this list (an item's
+                ``__eq__``); nothing changes.
         """
         _check_retire(retire)
         with self.writer:
+            if self._removing:
+                _refuse_write_inside_write(self, "clear()", _IN_AN_ITEM)
             removed, self._items = self._items, ()
         _retire_later(self, retire, removed)
 
@@ -531,7 +599,10 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
     # looking at _private and its one store, so a snapshot must not share.
     # A writer sets _storing before it looks at _private; a snapshot clears
     # _private before it looks at _storing. So one of the two sees the other's
-    # store, as a read section and a grace period see each other's.
+    # store, as a read section and a grace period see each other's. It is set
+    # by every write that can run a key's Python code (update() too, though a
+    # snapshot then copies for nothing), so a write that finds it set, holding
+    # the mutex, comes from inside a write of this thread: refused.
     __slots__ = ("_entries", "_private", "_storing")
 
     def __init__(
@@ -626,10 +697,14 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
 
         Raises:
             TypeError: ``key`` is not hashable, or ``retire`` not callable.
+            RuntimeError: called from inside another write to this dict (a
+                key's ``__eq__``); nothing changes.
         """
         _check_retire(retire)
         _check_key(key)
         with self.writer:
+            if self._storing:
+                _refuse_write_inside_write(self, "put()", _IN_A_KEY)
             self._storing = True
             try:
                 entries = self._writable()
@@ -657,10 +732,14 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         Raises:
             KeyError: ``key`` is not in the dict; nothing changes.
             TypeError: ``key`` is not hashable, or ``retire`` not callable.
+            RuntimeError: called from inside another write to this dict (a
+                key's ``__eq__``); nothing changes.
         """
         _check_retire(retire)
         _check_key(key)
         with self.writer:
+            if self._storing:
+                _refuse_write_inside_write(self, "remove()", _IN_A_KEY)
             self._storing = True
             try:
                 value: V = self._writable().pop(key)
@@ -688,6 +767,8 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
 
         Raises:
             TypeError: ``items`` is neither, or ``retire`` is not callable.
+            RuntimeError: called from inside another write to this dict (a
+                key's ``__eq__``); nothing changes.
 
         Examples:
             >>> import osv_idioms.rcu as rcu
@@ -700,10 +781,16 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         more = _dict_of(items, "RcuDict.update()")
         _check_retire(retire)
         with self.writer:
-            entries = self._entries.copy()
-            replaced: list[V] = [entries[key] for key in more if key in entries]
-            entries.update(more)
-            self._publish(entries)
+            if self._storing:
+                _refuse_write_inside_write(self, "update()", _IN_A_KEY)
+            self._storing = True  # the keys' __eq__ runs here
+            try:
+                entries = self._entries.copy()
+                replaced: list[V] = [entries[key] for key in more if key in entries]
+                entries.update(more)
+                self._publish(entries)
+            finally:
+                self._storing = False
         _retire_later(self, retire, replaced)
 
     @deferred
@@ -716,9 +803,13 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
 
         Raises:
             TypeError: ``retire`` is not callable.
+            RuntimeError: called from inside another write to this dict (a
+                key's ``__eq__``); nothing changes.
         """
         _check_retire(retire)
         with self.writer:
+            if self._storing:
+                _refuse_write_inside_write(self, "clear()", _IN_A_KEY)
             removed = self._entries
             self._publish({})
         _retire_later(self, retire, removed.values())

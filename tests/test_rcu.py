@@ -984,6 +984,19 @@ class TestRcuDict:
         table.put(key(4), 4)  # the outer write unmarked the dict on its way out
         assert sorted(k.n for k in table if isinstance(k, Collider)) == [1, 2, 4]
 
+    def test_a_keys_eq_may_look_up_the_same_dict_and_write_another(self, domain: RcuDomain) -> None:
+        """Only a write to the same dict is refused: lookups in it, and other dicts, are not."""
+        key = Collider.with_no_hooks()
+        table: RcuDict[Any, str] = RcuDict({key(1): "one", "seen": "yes"}, domain=domain)
+        other: RcuDict[str, str] = RcuDict(domain=domain)
+        Collider.park_once(lambda: other.put("copied", table["seen"]))
+        table.put(key(2), "two")
+        assert sorted((k.n, v) for k, v in table.items() if isinstance(k, Collider)) == [
+            (1, "one"),
+            (2, "two"),
+        ]
+        assert dict(other) == {"copied": "yes"}
+
     def test_an_outer_write_goes_on_when_the_eq_takes_the_refusal(self, domain: RcuDomain) -> None:
         """An ``__eq__`` that catches the refusal: the outer write lands, and only it."""
         key = Collider.with_no_hooks()

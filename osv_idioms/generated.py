@@ -28,11 +28,13 @@ from types import FunctionType
 from typing import Any
 
 from .checks import kind_of
+from .forks import free_in_child
 
 __all__ = ("compile_function",)
 
 _serial = itertools.count(1)
 _serial_lock = threading.Lock()  # the file names must be unique without the GIL too
+free_in_child(_serial_lock)
 
 
 def compile_function(

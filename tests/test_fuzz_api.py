@@ -42,6 +42,7 @@ from osv_idioms import (
     checks,
     environment,
     faces,
+    forks,
     generated,
     interrupts,
     locking,
@@ -512,6 +513,11 @@ CASES: dict[str, Case] = {
         lambda: (_acquire_into_and_release, {"held": [], "lock": threading.Lock(), "timeout": 1.0})
     ),
     "interrupts.installed": plain(interrupts.installed),
+    "forks.free_lock": case(lambda: (forks.free_lock, {"lock": threading.Lock()}), "lock"),
+    "forks.free_in_child": case(lambda: (forks.free_in_child, {"lock": threading.Lock()}), "lock"),
+    "forks.reset_in_child": case(
+        lambda: (forks.reset_in_child, {"owner": Device(), "reset": stub}), "owner", "reset"
+    ),
     "faces.present": case(lambda: (faces.present, {"module_name": "fuzz", "namespace": {}})),
     "generated.compile_function": case(
         lambda: (

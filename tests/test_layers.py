@@ -15,9 +15,10 @@ PACKAGE = Path(__file__).parent.parent / "osv_idioms"
 RANK = {
     "errors": 0,
     "checks": 0,
+    "forks": 1,
     "environment": 1,
     "interrupts": 2,
-    "generated": 1,
+    "generated": 2,  # its serial's lock is freed in a forked child
     "faces": 1,
     "trace": 3,
     "callbacks": 3,

@@ -12,7 +12,6 @@ import textwrap
 import threading
 import time
 import tracemalloc
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 from osv_idioms import rcu, trace
 from osv_idioms.errors import GracePeriodTimeout, RcuCallbackWarning, RcuReaderExitedWarning
 from osv_idioms.rcu import RcuDict, RcuDomain, RcuList, RcuPtr
+from tests._forking import in_a_child
 
 JOIN_TIMEOUT_S = 30.0
 
@@ -512,21 +512,15 @@ class TestReclaimerLifecycle:
         with grace_period_begun(domain) as begun:
             domain.dispose(device)
             assert begun.wait(JOIN_TIMEOUT_S)  # the reclaimer has taken the batch: in flight
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads running
-            pid = os.fork()
-        if pid == 0:  # the child: the parked reader does not exist here
-            status = 1
-            try:
-                domain.barrier(timeout=JOIN_TIMEOUT_S)
-                ran: list[int] = []
-                domain.call_rcu(ran.append, 1)
-                domain.barrier(timeout=JOIN_TIMEOUT_S)
-                status = 0 if device.closed and ran == [1] else 2
-            finally:
-                os._exit(status)
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+
+        def child() -> bool:  # the parked reader does not exist here
+            domain.barrier(timeout=JOIN_TIMEOUT_S)
+            ran: list[int] = []
+            domain.call_rcu(ran.append, 1)
+            domain.barrier(timeout=JOIN_TIMEOUT_S)
+            return device.closed and ran == [1]
+
+        assert in_a_child(child) == 0
         assert not device.closed  # the parent still waits for its reader
         parked.release()
         domain.barrier(timeout=JOIN_TIMEOUT_S)

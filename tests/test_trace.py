@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 import traceback
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from osv_idioms.trace import (
     tracepoint,
     tracepoints,
 )
+from tests._forking import in_a_child
 from tests._watched import count_matches, watched_tracepoints
 
 Unique = Callable[[str], str]
@@ -840,24 +840,18 @@ def test_a_child_forked_while_the_registry_was_busy_can_trace(unique: Unique) ->
     holder = threading.Thread(target=hold)
     holder.start()
     assert holding.wait(30)
+
+    def child() -> bool:
+        point = declare_tracepoint(name, "v")
+        with trace.count(name) as counters:
+            point(1)
+        return counters[name] == 1
+
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads running
-            pid = os.fork()
-        if pid == 0:
-            status = 1
-            try:
-                point = declare_tracepoint(name, "v")
-                with trace.count(name) as counters:
-                    point(1)
-                status = 0 if counters[name] == 1 else 2
-            finally:
-                os._exit(status)
-        _, status = os.waitpid(pid, 0)
+        assert in_a_child(child) == 0
     finally:
         release.set()
         holder.join(30)
-    assert os.waitstatus_to_exitcode(status) == 0
 
 
 class TestPatternProperties:

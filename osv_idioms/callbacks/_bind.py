@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 import threading
 import types
 import weakref
@@ -25,6 +24,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast, final, overload
 
 from ..checks import kind_of
 from ..errors import ExpiredCallbackError
+from ..forks import free_in_child
 from ..generated import compile_function
 from ..interrupts import deferred
 from ._shape import describe, signature_of
@@ -163,7 +163,7 @@ _forwarders: dict[object, Callable[..., Any]] = {}
 _FORWARDERS_KEPT = 4096
 _every_forwarder: weakref.WeakKeyDictionary[Any, Callable[..., Any]] = weakref.WeakKeyDictionary()
 _forwarders_lock = threading.Lock()
-os.register_at_fork(after_in_child=getattr(_forwarders_lock, "_at_fork_reinit"))  # noqa: B009
+free_in_child(_forwarders_lock)
 
 
 @deferred  # the lock is taken by a with statement

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import LockOrderError, LockOrderWarning
+from ..forks import free_in_child
 from ..interrupts import deferred
 
 Action = Literal["raise", "warn", "record"]
@@ -73,7 +74,7 @@ _graph: dict[Node, dict[Node, _Edge]] = {}  # held -> acquired -> first sighting
 _incoming: dict[Node, set[Node]] = {}  # acquired -> the nodes with an order into it
 chains: set[int] = set()  # chain keys of held stacks whose every order is recorded
 _graph_lock = threading.Lock()  # writers only; readers look edges up without it
-os.register_at_fork(after_in_child=getattr(_graph_lock, "_at_fork_reinit"))  # noqa: B009
+free_in_child(_graph_lock)
 _anonymous: dict[int, str] = {}  # id(lock) -> the class of a lock nobody could place
 _anonymous_keys: set[str] = (
     set()

@@ -20,6 +20,7 @@ from typing import Any, final
 
 from ..checks import kind_of
 from ..errors import LockOrderError
+from ..forks import free_in_child
 from ..interrupts import acquire_into, deferred
 from ..trace import tracepoint
 from ..trace.activity import watch_activity
@@ -494,6 +495,9 @@ class _Switch:
     instrumented = False
     methods = ""  # which set is installed: "traced", "checked" or "" (the C lock's)
     lock = threading.Lock()
+
+
+free_in_child(_Switch.lock)
 
 
 @deferred

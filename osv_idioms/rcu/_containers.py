@@ -34,6 +34,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any, Generic, NoReturn, TypeVar, cast, final, overload
 
 from ..checks import check_callable, kind_of
+from ..forks import free_lock, reset_in_child
 from ..interrupts import acquire_into, deferred
 from ..locking import Mutex
 from ._domain import RcuDomain, default_domain
@@ -56,7 +57,7 @@ def _writer_mutex(kind: str, name: str | None) -> Mutex:
 class _Published:
     """Shared plumbing: the domain, the writers' mutex, and what old values retire to."""
 
-    __slots__ = ("domain", "retire", "writer")
+    __slots__ = ("__weakref__", "domain", "retire", "writer")
 
     def __init__(
         self, domain: RcuDomain | None, writer: Mutex, retire: Callable[[Any], object] | None
@@ -65,6 +66,20 @@ class _Published:
         self.writer: Mutex = writer
         self.retire: Callable[[Any], object] | None = retire
         """What replaced and removed values are passed to, when a call names nothing else."""
+        reset_in_child(self, _Published._after_fork_in_child)
+
+    def _after_fork_in_child(self) -> None:
+        """Free the writers' mutex, and end the write a thread the fork left behind was in.
+
+        Its one store, the published value, happened or did not; what is left
+        is the mark the write set while it ran, which would refuse the next one.
+        """
+        if free_lock(self.writer):  # else the forking thread is inside a write: it ends it
+            self._no_write_under_way()
+
+    def _no_write_under_way(self) -> None:
+        """Clear the marks a write sets while it runs (the writers' mutex is free)."""
+        raise NotImplementedError
 
     @staticmethod
     def _check_domain(domain: object) -> None:
@@ -292,6 +307,9 @@ class RcuPtr(_Published, Generic[T]):
         self._value = value
         self._drafting = False
 
+    def _no_write_under_way(self) -> None:
+        self._drafting = False
+
     def read(self) -> T:
         """The current value: one attribute load, never blocked by a writer."""
         return self._value
@@ -393,6 +411,9 @@ class RcuList(_Published, Generic[T]):
         items = _tuple_of(items, "RcuList()")
         super().__init__(domain, _writer_mutex("rcu_list", name), retire)
         self._items: tuple[T, ...] = items
+        self._removing = False
+
+    def _no_write_under_way(self) -> None:
         self._removing = False
 
     def snapshot(self) -> tuple[T, ...]:
@@ -620,6 +641,9 @@ class RcuDict(_Published, Mapping[K, V], Generic[K, V]):
         self._storing = False
         self._private: dict[K, V] | None = mapping
         self._entries: dict[K, V] = mapping
+
+    def _no_write_under_way(self) -> None:
+        self._storing = False
 
     def snapshot(self) -> Mapping[K, V]:
         """The current contents: a read-only mapping no writer will ever change.

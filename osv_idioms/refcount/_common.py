@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from ..forks import free_in_child
+
 __all__ = ("close_if_closeable", "described", "stripe_for")
 
 
@@ -41,6 +43,7 @@ def _striped_locks() -> Callable[[object], threading.Lock]:
     interpreter shuts down may outlive this module's globals.
     """
     stripes = tuple(threading.Lock() for _ in range(64))
+    free_in_child(*stripes)
     count = len(stripes)
 
     def stripe_for(obj: object) -> threading.Lock:

@@ -20,6 +20,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from ..forks import free_lock, reset_in_child
 from ..interrupts import deferred
 from ._emit import skipped
 from ._slots import Call, same_slot
@@ -76,7 +77,7 @@ Walked = Cells | Stale
 class SlotList:
     """The entries of one signal, in call order (priority, then connection order)."""
 
-    __slots__ = ("_blocks", "_entries", "_lowest", "_publish", "_stale", "lock")
+    __slots__ = ("__weakref__", "_blocks", "_entries", "_lowest", "_publish", "_stale", "lock")
 
     def __init__(self, publish: Callable[[Walked], None]) -> None:
         # Reentrant: dropping a slot can run a finaliser that connects, or
@@ -87,6 +88,7 @@ class SlotList:
         self._blocks = 0
         self._publish = publish
         self._stale = Stale(self.cells)
+        reset_in_child(self, SlotList._after_fork_in_child)
 
     @property
     def entries(self) -> tuple[Entry, ...]:
@@ -192,6 +194,24 @@ class SlotList:
             self._blocks = blocks
             self._changed()
             return True
+
+    def _after_fork_in_child(self) -> None:
+        """Free the lock, and finish any change a thread the fork left behind was making.
+
+        Each step of a change leaves the entries readable, so finishing is
+        redoing the steps that follow from them: no dropped entry kept, each
+        cell's call as its blocks say, the lowest priority the last entry's,
+        and the cells made again by the next emit.
+        """
+        if not free_lock(self.lock):
+            return  # the forking thread itself is inside a change: it finishes it
+        for entry in [e for e in self._entries if not e.live]:
+            self._entries.pop(entry, None)
+        for entry in self._entries:
+            entry.cell[0] = skipped if entry.blocks else entry.call
+        last = next(reversed(self._entries), None)
+        self._lowest = 0 if last is None else last.priority
+        self._changed()
 
     # -- under the lock ------------------------------------------------------------
 

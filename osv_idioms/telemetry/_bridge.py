@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self, cast, final
 
 from .. import trace
+from ..forks import free_in_child
 from ..interrupts import deferred
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ("Bridge", "to_opentelemetry", "to_prometheus")
 
 _lock = threading.Lock()  # creating and dropping exports
+free_in_child(_lock)
 
 
 class _Part(Protocol):

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from ..forks import free_lock, reset_in_child
 from ..interrupts import deferred
 
 __all__ = ("PatternLeases",)
@@ -31,6 +32,12 @@ class PatternLeases(Generic[T]):
     def __init__(self) -> None:
         self.lock = threading.Lock()  # held while leases change, and by subclasses' readers
         self._leases: list[_Lease[T]] = []  # oldest first
+        reset_in_child(self, type(self)._after_fork_in_child)
+
+    def _after_fork_in_child(self) -> None:
+        """Free the lock; what a thread the fork left behind changed under it is looked at anew."""
+        free_lock(self.lock)
+        self.changed()
 
     @property
     def empty(self) -> bool:

@@ -21,6 +21,7 @@ from prometheus_client.registry import REGISTRY, Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString  # pyright: ignore[reportUnknownVariableType]
 
 from ..checks import arrived, kind_of
+from ..forks import free_lock, reset_in_child
 from ._pairs import Pairs
 from ._tally import Tally
 
@@ -109,7 +110,11 @@ class PrometheusExport(Collector):
         self.pairs = Pairs(self, clock=time.perf_counter_ns)
         self.buckets = buckets
         self._histograms: dict[str, _Histogram] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the histograms': a closing pair adds to one
+        reset_in_child(self, PrometheusExport._after_fork_in_child)
+
+    def _after_fork_in_child(self) -> None:
+        free_lock(self._lock)  # a sample cut short is one count or one total behind: no more
 
     # -- the listener of the timed pairs ------------------------------------------
 

@@ -30,6 +30,7 @@ from typing import Any, cast
 
 from ..checks import kind_of
 from ..errors import TracepointError
+from ..forks import free_in_child
 from ..generated import compile_function
 from ._bodies import PREFIX
 from ._registry import registry
@@ -37,6 +38,7 @@ from ._registry import registry
 __all__ = ("probe_function",)
 
 _lock = threading.Lock()
+free_in_child(_lock)
 _probes: dict[str, _FunctionProbe] = {}  # by "module:qualname"
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
-import os
 import threading
 import warnings
 import weakref
@@ -19,6 +18,7 @@ from typing import Any
 
 from .. import environment
 from ..errors import ProbeFailedWarning, TracepointError
+from ..forks import free_in_child
 from ..interrupts import deferred
 from ._bodies import OFF, Point, Probe
 from ._pairing import start_of
@@ -43,8 +43,8 @@ def _is_one_name(pattern: str) -> bool:
 class Registry:
     """The tracepoints of the process, and everything that says what they do.
 
-    ``lock`` serialises the writers; a forked child gets it back unheld (see
-    ``_after_fork``). Rules are kept as well as applied, so that a tracepoint
+    ``lock`` serialises the writers; a forked child gets it back unheld
+    (``osv_idioms.forks``). Rules are kept as well as applied, so that a tracepoint
     declared later gets the state the rules already asked for.
     """
 
@@ -76,9 +76,7 @@ class Registry:
         self._activity: list[_ActivityWatcher] = []
         self._activity_of: dict[str, list[_ActivityWatcher]] = {}
         self._ring = Ring(buffer_size)
-        # A forked child has only the forking thread: a lock another thread held at
-        # the fork would stay held for ever. Python's own locks are reset the same way.
-        os.register_at_fork(after_in_child=getattr(self.lock, "_at_fork_reinit"))  # noqa: B009
+        free_in_child(self.lock)  # made once per process (the module's registry)
 
     # -- declaring -----------------------------------------------------------------
 

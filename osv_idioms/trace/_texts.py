@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..forks import free_in_child
 from ..generated import compile_function
 from ._bodies import PREFIX
 from ._events import bad_format, message_of, shown
@@ -38,6 +39,7 @@ _JSON_SCALARS = (str, int, float, bool, type(None))
 _MOST_MADE = 4096  # past this many shapes (hand-made snapshots can have any), don't compile
 _made: dict[tuple[tuple[str, ...], str], ArgsText] = {}
 _lock = threading.Lock()
+free_in_child(_lock)
 
 
 def args_text(params: tuple[str, ...], template: str) -> ArgsText:

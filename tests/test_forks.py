@@ -103,10 +103,8 @@ class TestRcuContainers:
 
             assert in_a_child(child) == 0
         assert errors == []
-        assert sorted(key.name for key in entries if isinstance(key, Key)) == [
-            "a",
-            "b",
-        ]  # the parent's put went on
+        names = sorted(key.name for key in entries if isinstance(key, Key))
+        assert names == ["a", "b"]  # the parent's put went on
 
     def test_a_list_written_in_another_thread_at_the_fork_takes_the_childs_writes(self) -> None:
         """The writer was inside ``remove()``, comparing items: the child appends and removes."""
@@ -342,7 +340,7 @@ def test_an_export_scraped_in_another_thread_at_the_fork_counts_and_times_in_the
     bridge.close()
 
 
-def test_a_child_forked_from_a_thread_between_two_library_calls_takes_every_lock() -> None:
+def test_every_lock_a_library_module_keeps_is_free_in_the_child() -> None:
     """Each lock the library keeps for the process, held at the fork, is free in the child.
 
     The locks are found by walking the library's modules, so a lock added

@@ -54,11 +54,16 @@ def perf(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
     )
 
 
+def script_file(folder: Path, name: str, source: str) -> Path:
+    """A program for the command line to run, written into ``folder``."""
+    script = folder / name
+    script.write_text(source, encoding="utf-8")
+    return script
+
+
 @pytest.fixture
 def workload(tmp_path: Path) -> Path:
-    script = tmp_path / "workload.py"
-    script.write_text(WORKLOAD, encoding="utf-8")
-    return script
+    return script_file(tmp_path, "workload.py", WORKLOAD)
 
 
 class TestTableLayout:
@@ -462,12 +467,63 @@ def stop_when_ready(child: subprocess.Popen[str], signum: int) -> tuple[str, str
     return "ready\n" + out, err
 
 
+FORKER = textwrap.dedent(
+    """
+    import os
+    from osv_idioms.trace import declare_tracepoint
+
+    hit = declare_tracepoint("forker_hit", "who")
+    for _ in range(3):
+        hit("parent")
+    pid = os.fork()
+    if pid == 0:
+        hit("child")  # and the child returns, back into the command line
+    else:
+        print(pid, flush=True)
+        os.waitpid(pid, 0)
+        hit("parent")
+    """
+)
+
+
+class TestForkedChildren:
+    @pytest.fixture
+    def forker(self, tmp_path: Path) -> Path:
+        return script_file(tmp_path, "forker.py", FORKER)
+
+    def test_record_writes_a_childs_own_records_beside_the_parents(
+        self, forker: Path, tmp_path: Path
+    ) -> None:
+        """The parent's file keeps the parent's four hits; the child's has its one."""
+        out = tmp_path / "t.json"
+        done = perf("record", "-e", "forker_*", "-o", str(out), "--", str(forker))
+        assert done.returncode == 0, done.stderr
+        child = tmp_path / f"t.{int(done.stdout)}.json"
+        told = [line for line in done.stderr.splitlines() if line.startswith("recorded")]
+        assert sorted(told) == sorted(
+            [f"recorded 1 events to {child}", f"recorded 4 events to {out}"]
+        )
+        assert _hits(out) == ["parent"] * 4
+        assert _hits(child) == ["child"]
+
+    def test_stat_prints_the_parents_totals_once(self, forker: Path) -> None:
+        done = perf("stat", "-i", "3600", "forker_hit", "--", str(forker))
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.count("total in") == 1
+        lines = done.stderr.splitlines()
+        assert lines[-1].split()[0] == "4"
+
+
+def _hits(path: Path) -> list[str]:
+    """Who made each ``forker_hit`` record in a trace file."""
+    records = json.loads(path.read_text(encoding="utf-8"))["traceEvents"]
+    return [r["args"]["who"] for r in records if r["name"] == "forker_hit"]
+
+
 class TestSignals:
     @pytest.fixture
     def spin(self, tmp_path: Path) -> Path:
-        script = tmp_path / "spin.py"
-        script.write_text(SPIN, encoding="utf-8")
-        return script
+        return script_file(tmp_path, "spin.py", SPIN)
 
     @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
     def test_record_stopped_by_a_signal_writes_what_it_has(
@@ -603,9 +659,7 @@ PROBED = textwrap.dedent(
 class TestFunctionProbes:
     @pytest.fixture
     def dumper(self, tmp_path: Path) -> Path:
-        script = tmp_path / "dumper.py"
-        script.write_text(PROBED, encoding="utf-8")
-        return script
+        return script_file(tmp_path, "dumper.py", PROBED)
 
     def test_stat_counts_calls_of_any_function(self, dumper: Path) -> None:
         done = perf("stat", "-i", "3600", "dumps=py:json:dumps", "--", str(dumper))

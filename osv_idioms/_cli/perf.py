@@ -106,10 +106,18 @@ def stat_command(args: argparse.Namespace, program: Program | None, out: TextIO)
     check_program(program)
     _import_modules(())
     _checked_events([column.spec for column in columns], program, whole_pairs=False)
-    with trace.stat(
+    started_in = os.getpid()
+    counting = trace.stat(
         *args.tracepoint, interval=args.interval, rows=args.rows, csv=args.csv, out=out
-    ):
+    )
+    try:
         return run_program(program)
+    finally:
+        # A child the program forked, and that returns here, began with the
+        # parent's counts and has no sampler: its totals would be neither its
+        # own nor the parent's, so only the parent prints.
+        if os.getpid() == started_in:
+            counting.close()
 
 
 # --- perf record / report ------------------------------------------------------------
@@ -136,20 +144,49 @@ def record_command(args: argparse.Namespace, program: Program | None, out: TextI
     trace.clear()
     for pattern in patterns:
         trace.enable(pattern, backtrace=args.call_graph)
+    started_in = os.getpid()
+    _Recording.on = True
     try:
         status = run_program(program)
     finally:
+        _Recording.on = False
         for pattern in patterns:
             trace.disable(pattern)
+    output = args.output if os.getpid() == started_in else _child_output(args.output)
     with sigint_held_off():  # a second Ctrl-C must not cut the file short
         try:
-            written = trace.write_chrome_trace(args.output)  # streamed from the ring
+            written = trace.write_chrome_trace(output)  # streamed from the ring
         except OSError as exc:
-            raise UsageError(f"can't write {args.output}: {exc.strerror or exc}") from None
+            raise UsageError(f"can't write {output}: {exc.strerror or exc}") from None
     pushed_out = trace.overwritten()  # nothing records now: the count is the file's
     lost = f", {pushed_out} overwritten" if pushed_out else ""
-    out.write(f"recorded {written} events{lost} to {args.output}\n")
+    out.write(f"recorded {written} events{lost} to {output}\n")
     return status
+
+
+class _Recording:
+    """Whether ``perf record`` is running a program in this process now."""
+
+    on = False
+
+
+def _after_fork_in_child() -> None:
+    """A child forked while recording keeps only its own records, for a file of its own."""
+    if _Recording.on:
+        trace.clear()  # what the parent recorded before the fork is in the parent's file
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _child_output(path: str) -> str:
+    """Where a forked child writes its records: ``t.json`` becomes ``t.<pid>.json``.
+
+    The parent writes the file it was asked for; a child writing it too would
+    replace it (or be replaced), so each child has its own, beside it.
+    """
+    target = Path(path)
+    return str(target.with_name(f"{target.stem}.{os.getpid()}{target.suffix}"))
 
 
 def _check_writable(path: str) -> None:

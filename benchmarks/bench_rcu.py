@@ -42,6 +42,27 @@ def domain() -> Iterator[RcuDomain]:
     made.close()
 
 
+class LockedValue:
+    """The peer of an ``RcuPtr``: a value and the lock its readers and writers take."""
+
+    __slots__ = ("lock", "value")
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+        self.lock = threading.Lock()
+
+
+@pytest.mark.benchmark(group="make")
+def test_make_a_locked_value(benchmark: BenchmarkFixture) -> None:
+    benchmark(unrolled("LockedValue(1)", {"LockedValue": LockedValue}))
+
+
+@pytest.mark.benchmark(group="make")
+def test_make_an_rcu_ptr(benchmark: BenchmarkFixture, domain: RcuDomain) -> None:
+    """Making a pointer and dropping it (it registers for a forked child, weakly)."""
+    benchmark(unrolled("RcuPtr(1, domain=domain, name='p')", {"RcuPtr": RcuPtr, "domain": domain}))
+
+
 @pytest.mark.benchmark(group="read")
 def test_attribute_method(benchmark: BenchmarkFixture) -> None:
     benchmark(unrolled("h.get()", {"h": Holder((1, 2))}))

@@ -135,6 +135,22 @@ def test_emit(benchmark: BenchmarkFixture, kind: str, count: int, library: str) 
     benchmark(unrolled("emit(1)", {"emit": EMITTERS[library](slots)}))
 
 
+IntSignal = Signal[[int]]  # subscripted once, as a class body declaring one does
+
+SIGNAL_MAKERS: dict[str, Callable[[], object]] = {
+    "osv-idioms": IntSignal,
+    "psygnal": lambda: PsygnalEmitter().changed,  # an instance's signal, made on first access
+    "blinker": blinker.Signal,
+}
+
+
+@pytest.mark.parametrize("library", SIGNAL_MAKERS)
+def test_make_a_signal(benchmark: BenchmarkFixture, library: str) -> None:
+    """Making a signal and dropping it (ours registers for a forked child, weakly)."""
+    benchmark.group = "make a signal"
+    benchmark(unrolled("make()", {"make": SIGNAL_MAKERS[library]}))
+
+
 @pytest.mark.benchmark(group="connect+disconnect")
 def test_connect_disconnect_ours(benchmark: BenchmarkFixture) -> None:
     signal = Signal[[int]]()

@@ -76,6 +76,11 @@ def free_lock(lock: object) -> bool:
         True
     """
     _check_lock(lock, "free_lock()")
+    return _free(lock)
+
+
+def _free(lock: object) -> bool:
+    """``free_lock`` for a lock already checked."""
     is_owned = getattr(lock, "_is_owned", None)
     if is_owned is not None and is_owned():
         return False
@@ -155,8 +160,8 @@ def _forget(ref: weakref.ref[Any]) -> None:
 
 
 def _after_fork_in_child() -> None:
-    for lock in _locks:
-        free_lock(lock)
+    for lock in _locks:  # checked when registered
+        _free(lock)
     for ref, reset in list(_owners.values()):
         owner = ref()
         if owner is not None:

@@ -470,6 +470,7 @@ def stop_when_ready(child: subprocess.Popen[str], signum: int) -> tuple[str, str
 FORKER = textwrap.dedent(
     """
     import os
+    import sys
     from osv_idioms.trace import declare_tracepoint
 
     hit = declare_tracepoint("forker_hit", "who")
@@ -477,7 +478,10 @@ FORKER = textwrap.dedent(
         hit("parent")
     pid = os.fork()
     if pid == 0:
-        hit("child")  # and the child returns, back into the command line
+        hit("child")
+        if sys.argv[1:] == ["_exit"]:
+            os._exit(0)  # as multiprocessing's children end
+        # else the child returns, back into the command line
     else:
         print(pid, flush=True)
         os.waitpid(pid, 0)
@@ -505,6 +509,19 @@ class TestForkedChildren:
         )
         assert _hits(out) == ["parent"] * 4
         assert _hits(child) == ["child"]
+
+    def test_a_child_that_ends_with_exit_writes_and_prints_nothing(
+        self, forker: Path, tmp_path: Path
+    ) -> None:
+        out = tmp_path / "t.json"
+        done = perf("record", "-e", "forker_*", "-o", str(out), "--", str(forker), "_exit")
+        assert done.returncode == 0, done.stderr
+        assert [line for line in done.stderr.splitlines() if line.startswith("recorded")] == [
+            f"recorded 4 events to {out}"
+        ]
+        assert sorted(path.name for path in tmp_path.glob("t*.json")) == ["t.json"]
+        stat = perf("stat", "-i", "3600", "forker_hit", "--", str(forker), "_exit")
+        assert stat.stderr.count("total in") == 1
 
     def test_stat_prints_the_parents_totals_once(self, forker: Path) -> None:
         done = perf("stat", "-i", "3600", "forker_hit", "--", str(forker))

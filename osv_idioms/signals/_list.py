@@ -53,6 +53,10 @@ class Entry:
         """Live, and every object it holds weakly still alive."""
         return self.live and all(ref() is not None for ref in self.refs)
 
+    def show_blocks(self) -> None:
+        """Make the cell skip the slot while the entry is blocked, and call it otherwise."""
+        self.cell[0] = skipped if self.blocks else self.call
+
     def matches(self, slot: object) -> bool:
         """Whether this entry was made by connecting ``slot``."""
         return same_slot(self.key, self.key_ref, slot)
@@ -181,7 +185,7 @@ class SlotList:
                 return False
             entry.blocks = blocks
             if entry.live:
-                entry.cell[0] = skipped if blocks else entry.call
+                entry.show_blocks()
             return True
 
     @deferred
@@ -208,7 +212,7 @@ class SlotList:
         for entry in [e for e in self._entries if not e.live]:
             self._entries.pop(entry, None)
         for entry in self._entries:
-            entry.cell[0] = skipped if entry.blocks else entry.call
+            entry.show_blocks()
         last = next(reversed(self._entries), None)
         self._lowest = 0 if last is None else last.priority
         self._changed()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import io
 import os
 import threading
 import traceback
@@ -23,7 +24,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from osv_idioms import forks, rcu
+from osv_idioms import forks, rcu, trace
 from osv_idioms.locking import Mutex
 from osv_idioms.rcu import RcuDict, RcuList, RcuPtr
 from osv_idioms.refcount import IntrusivePtr, IntrusiveRefCounted, SharedPtr
@@ -338,6 +339,57 @@ def test_an_export_scraped_in_another_thread_at_the_fork_counts_and_times_in_the
         assert in_a_child(child) == 0
     assert errors == []
     bridge.close()
+
+
+class GatedTable(io.StringIO):
+    """A table whose writer stops at the gate: the sampler is printing a row, holding its lock."""
+
+    def __init__(self, gate: Gate) -> None:
+        super().__init__()
+        self.gate = gate
+
+    def write(self, text: str, /) -> int:
+        self.gate.stop_here()
+        return super().write(text)
+
+
+def test_a_stat_printing_at_the_fork_is_the_parents_table_alone(
+    unique: Callable[[str], str],
+) -> None:
+    """The sampler was printing a row at the fork: the child's copy prints nothing, and ends.
+
+    The child's hits still count until it closes its copy, and a ``stat()``
+    of its own prints as usual; the parent prints one table, of its own hits.
+    """
+    name = unique("forked_tick")
+    tick = declare_tracepoint(name)
+    gate = Gate()
+    table = GatedTable(gate)
+    running = trace.stat(name, interval=0.001, out=table)  # the sampler prints at once
+    tick()
+    assert gate.inside.wait(JOIN_TIMEOUT_S)
+    try:
+
+        def child() -> bool:
+            tick()
+            counted = running.counters[name]
+            running.print_row()
+            running.close()  # never takes the lock the sampler held
+            tick()  # not counted: the copy's counting is off
+            own = io.StringIO()
+            with trace.stat(name, interval=3600, out=own):
+                tick()
+            return (counted, running.counters[name], table.getvalue()) == (2, 2, "") and (
+                own.getvalue().splitlines()[1].split() == ["1"]
+            )
+
+        assert in_a_child(child) == 0
+    finally:
+        gate.open.set()
+    tick()
+    running.close()
+    assert table.getvalue().count("total in") == 1
+    assert table.getvalue().splitlines()[-1].split()[0] == "2"
 
 
 def test_every_lock_a_library_module_keeps_is_free_in_the_child() -> None:

@@ -106,18 +106,12 @@ def stat_command(args: argparse.Namespace, program: Program | None, out: TextIO)
     check_program(program)
     _import_modules(())
     _checked_events([column.spec for column in columns], program, whole_pairs=False)
-    started_in = os.getpid()
-    counting = trace.stat(
+    # A child the program forks, and that returns here, closes its copy too:
+    # only the parent's prints (trace.stat() keeps the table the parent's).
+    with trace.stat(
         *args.tracepoint, interval=args.interval, rows=args.rows, csv=args.csv, out=out
-    )
-    try:
+    ):
         return run_program(program)
-    finally:
-        # A child the program forked, and that returns here, began with the
-        # parent's counts and has no sampler: its totals would be neither its
-        # own nor the parent's, so only the parent prints.
-        if os.getpid() == started_in:
-            counting.close()
 
 
 # --- perf record / report ------------------------------------------------------------

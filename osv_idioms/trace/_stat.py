@@ -4,6 +4,10 @@ OSv's ``perf stat mutex_lock mutex_lock_wait sched_switch`` prints one
 right-aligned column per tracepoint and one row per second of the hits in that
 second. ``stat()`` does the same for the block it wraps, from a sampler thread
 that only reads counters, so the traced threads never wait for it.
+
+A table belongs to the process that started it. A forked child has a copy of
+the running stat but not its sampler, and counts that began as the parent's:
+its rows and totals would be neither process's, so the copy prints nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from types import TracebackType
 from typing import Self, TextIO, final
 
 from ..checks import flag, kind_of
+from ..forks import reset_in_child
 from ..interrupts import deferred
 from ._counting import Counters, count
 
@@ -124,6 +129,9 @@ class PerfStat:
 
     A sampler thread prints a row every ``interval`` seconds; ``print_row()``
     prints one at once (a row per round of work, say, instead of per second).
+    In a child forked while it runs, the copy prints nothing, and ``close()``
+    only switches its counting off: the table is the parent's, and a child
+    wanting one of its own starts a ``stat()`` of its own.
 
     Args:
         columns: the columns, in order.
@@ -146,6 +154,8 @@ class PerfStat:
     """
 
     __slots__ = (
+        "__weakref__",  # reset_in_child holds it weakly
+        "_is_parents",
         "_last",
         "_rows_done",
         "_sampler",
@@ -196,9 +206,21 @@ class PerfStat:
         self._rows_done = 0
         self._write_lock = threading.Lock()  # the sampler and the final row both print
         self._stop = threading.Event()
+        self._is_parents = False  # set in a forked child: this copy prints nothing
         self._started = time.monotonic()
         self._sampler = threading.Thread(target=self._sample, name="perf-stat", daemon=True)
+        reset_in_child(self, PerfStat._after_fork_in_child)
         self._sampler.start()
+
+    def _after_fork_in_child(self) -> None:
+        """The copy in a child: no sampler, no table; only its counting is left to close.
+
+        The copy never takes the write lock, which the sampler may have held at
+        the fork; the stop event is new because the sampler may have been
+        inside the old one's own lock, and close() sets it.
+        """
+        self._stop = threading.Event()
+        self._is_parents = True
 
     @property
     def rows(self) -> int:
@@ -214,7 +236,12 @@ class PerfStat:
 
     @deferred
     def print_row(self) -> None:
-        """Print the hits since the previous row (the header first, when it is due)."""
+        """Print the hits since the previous row (the header first, when it is due).
+
+        In a forked child this prints nothing (see the class).
+        """
+        if self._is_parents:
+            return
         with self._write_lock:
             now = [self.counters[c.spec] for c in self.columns]
             deltas = [n - before for n, before in zip(now, self._last, strict=True)]
@@ -234,7 +261,8 @@ class PerfStat:
         """Stop sampling; print the last partial interval, the totals, and what never matched.
 
         Harmless twice. Ctrl-C can end the wait for the sampler, but never what
-        follows it: the counts are always closed and the totals printed.
+        follows it: the counts are always closed and the totals printed. In a
+        forked child's copy this only switches the counting off.
         """
         if self._stop.is_set():
             return
@@ -246,6 +274,9 @@ class PerfStat:
 
     @deferred
     def _finish(self) -> None:
+        if self._is_parents:
+            self.counters.close()
+            return
         if self._wants_row():
             self.print_row()
         self.counters.close()

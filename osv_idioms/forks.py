@@ -47,7 +47,8 @@ class _ForkSafeLock(Protocol):
 
 
 _locks: list[_ForkSafeLock] = []  # locks made once: never dropped
-_owners: dict[int, tuple[weakref.ref[Any], Callable[[Any], None]]] = {}  # by id of the ref
+_Entry = tuple[weakref.ref[Any], Callable[[Any], None]]
+_owners: dict[int, _Entry] = {}  # by id of the ref
 
 
 def free_lock(lock: object) -> bool:
@@ -154,9 +155,13 @@ def reset_in_child(owner: Owner, reset: Callable[[Owner], None]) -> None:
     _owners[id(ref)] = (ref, reset)  # the ref lives while listed: its id is unique
 
 
-def _forget(ref: weakref.ref[Any]) -> None:
-    """The owner has gone (the ref is still alive here, so no other has its id yet)."""
-    _owners.pop(id(ref), None)
+def _forget(ref: weakref.ref[Any], owners: dict[int, _Entry] = _owners) -> None:
+    """The owner has gone (the ref is still alive here, so no other has its id yet).
+
+    ``owners`` is bound at definition: an owner left in a module global goes
+    at shutdown, possibly after this module's globals were cleared.
+    """
+    owners.pop(id(ref), None)
 
 
 def _after_fork_in_child() -> None:

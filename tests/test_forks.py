@@ -15,10 +15,13 @@ import contextlib
 import gc
 import io
 import os
+import subprocess
+import sys
 import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -538,3 +541,27 @@ class TestRefusals:
         del owner
         gc.collect()
         assert key not in owners
+
+
+def test_an_owner_left_in_a_scripts_globals_goes_quietly_at_exit(tmp_path: Path) -> None:
+    """An owner still alive at shutdown may go after the library's module globals: it goes quietly.
+
+    With a reset that is the script's own ``lambda``, the owner went after
+    ``osv_idioms.forks`` had been cleared, and its weak reference's callback
+    failed (3.11 to 3.13 here; the free-threaded build did so at the end of
+    the whole test suite).
+    """
+    script = tmp_path / "left.py"
+    script.write_text(
+        "from osv_idioms import forks\n"
+        "class Owner:\n"
+        "    pass\n"
+        "owner = Owner()\n"
+        "forks.reset_in_child(owner, lambda owner: None)\n"
+        "print('done', flush=True)\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "done\n", "")

@@ -155,7 +155,7 @@ class PerfStat:
 
     __slots__ = (
         "__weakref__",  # reset_in_child holds it weakly
-        "_is_parents",
+        "_is_forked_copy",
         "_last",
         "_rows_done",
         "_sampler",
@@ -206,7 +206,7 @@ class PerfStat:
         self._rows_done = 0
         self._write_lock = threading.Lock()  # the sampler and the final row both print
         self._stop = threading.Event()
-        self._is_parents = False  # set in a forked child: this copy prints nothing
+        self._is_forked_copy = False  # set in a forked child: this copy prints nothing
         self._started = time.monotonic()
         self._sampler = threading.Thread(target=self._sample, name="perf-stat", daemon=True)
         reset_in_child(self, PerfStat._after_fork_in_child)
@@ -220,7 +220,7 @@ class PerfStat:
         inside the old one's own lock, and close() sets it.
         """
         self._stop = threading.Event()
-        self._is_parents = True
+        self._is_forked_copy = True
 
     @property
     def rows(self) -> int:
@@ -240,7 +240,7 @@ class PerfStat:
 
         In a forked child this prints nothing (see the class).
         """
-        if self._is_parents:
+        if self._is_forked_copy:
             return
         with self._write_lock:
             now = [self.counters[c.spec] for c in self.columns]
@@ -274,7 +274,7 @@ class PerfStat:
 
     @deferred
     def _finish(self) -> None:
-        if self._is_parents:
+        if self._is_forked_copy:
             self.counters.close()
             return
         if self._wants_row():

@@ -15,8 +15,6 @@ import contextlib
 import gc
 import io
 import os
-import subprocess
-import sys
 import threading
 import traceback
 import warnings
@@ -35,6 +33,7 @@ from osv_idioms.signals import Signal
 from osv_idioms.telemetry import to_prometheus
 from osv_idioms.trace import declare_tracepoint
 from tests._forking import in_a_child, kill_if_stuck
+from tests._scripts import run_script
 from tests._threads import JOIN_TIMEOUT_S, run_threads
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -551,17 +550,13 @@ def test_an_owner_left_in_a_scripts_globals_goes_quietly_at_exit(tmp_path: Path)
     failed (3.11 to 3.13 here; the free-threaded build did so at the end of
     the whole test suite).
     """
-    script = tmp_path / "left.py"
-    script.write_text(
+    done = run_script(
+        tmp_path / "left.py",
         "from osv_idioms import forks\n"
         "class Owner:\n"
         "    pass\n"
         "owner = Owner()\n"
         "forks.reset_in_child(owner, lambda owner: None)\n"
         "print('done', flush=True)\n",
-        encoding="utf-8",
-    )
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "done\n", "")

@@ -6,7 +6,6 @@ import _thread
 import contextlib
 import itertools
 import os
-import subprocess
 import sys
 import textwrap
 import threading
@@ -21,6 +20,7 @@ from osv_idioms import rcu, trace
 from osv_idioms.errors import GracePeriodTimeout, RcuCallbackWarning, RcuReaderExitedWarning
 from osv_idioms.rcu import RcuDict, RcuDomain, RcuList, RcuPtr
 from tests._forking import in_a_child
+from tests._scripts import run_script
 
 JOIN_TIMEOUT_S = 30.0
 
@@ -419,13 +419,9 @@ class TestCallbacks:
 
     def test_callbacks_left_at_exit_run(self, tmp_path: Any) -> None:
         """Callbacks still queued when the interpreter exits are run."""
-        script = tmp_path / "atexit_rcu.py"
-        script.write_text(
+        done = run_script(
+            tmp_path / "atexit_rcu.py",
             "from osv_idioms import rcu\nrcu.call_rcu(print, 'ran at exit')\n",
-            encoding="utf-8",
-        )
-        done = subprocess.run(
-            [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
         )
         assert (done.returncode, done.stdout) == (0, "ran at exit\n"), done.stderr
 
@@ -528,8 +524,8 @@ class TestReclaimerLifecycle:
 
     def test_everything_disposed_before_the_interpreter_ends_is_closed(self, tmp_path: Any) -> None:
         """At exit, disposals after the exit hook still close: from atexit, ``__del__`` and leaks."""
-        script = tmp_path / "late.py"
-        script.write_text(
+        done = run_script(
+            tmp_path / "late.py",
             textwrap.dedent(
                 """
                 import atexit
@@ -560,14 +556,8 @@ class TestReclaimerLifecycle:
                 leaked_cycle.append(leaked_cycle)
                 """
             ),
-            encoding="utf-8",
-        )
-        done = subprocess.run(
-            [sys.executable, "-W", "ignore::ResourceWarning", str(script)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+            "-W",
+            "ignore::ResourceWarning",
         )
         assert done.returncode == 0, done.stderr
         assert sorted(done.stdout.splitlines()) == [

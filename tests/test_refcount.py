@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +20,7 @@ from osv_idioms.refcount import (
     ref_if_positive,
     set_strict,
 )
+from tests._scripts import run_script
 
 
 class Device:
@@ -225,8 +225,8 @@ class TestWeakPtr:
         already be gone (on the free-threaded build they were), so releasing
         must need none of them; the unreleased ones close their resources.
         """
-        script = tmp_path / "leftover.py"
-        script.write_text(
+        done = run_script(
+            tmp_path / "leftover.py",
             "import threading\n"
             "from osv_idioms.refcount import IntrusivePtr, IntrusiveRefCounted, make_shared\n"
             "class Device:\n"
@@ -247,10 +247,6 @@ class TestWeakPtr:
             "user.join()\n"
             "owner.release()\n"
             "print('done', flush=True)\n",
-            encoding="utf-8",
-        )
-        done = subprocess.run(
-            [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
         )
         assert (done.returncode, done.stderr) == (0, "")
         lines = done.stdout.splitlines()

@@ -78,6 +78,25 @@ def test_rlock_by_depth(benchmark: BenchmarkFixture) -> None:
     block(benchmark, threading.RLock())
 
 
+def _fresh_locks_under(outer: Mutex) -> None:
+    with outer:
+        for _ in range(1_000):
+            with with_lock(threading.Lock()):  # a class of its own: a new order every time
+                pass
+
+
+@pytest.mark.benchmark(group="a new order")
+def test_a_new_order_each_block(benchmark: BenchmarkFixture, lockdep: None) -> None:
+    """1,000 fresh locks taken under a held mutex: each records an order and its stack."""
+    benchmark(_fresh_locks_under, Mutex("outer"))
+
+
+@pytest.mark.benchmark(group="a new order")
+def test_fresh_locks_unchecked(benchmark: BenchmarkFixture) -> None:
+    """The same blocks with checking off: what the order and its stack add."""
+    benchmark(_fresh_locks_under, Mutex("outer"))
+
+
 @pytest.mark.parametrize("kind", ["Lock", "RLock"])
 @pytest.mark.benchmark(group="every lock checked")
 def test_all_locks_checked(benchmark: BenchmarkFixture, kind: str) -> None:

@@ -7,6 +7,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,30 @@ import pytest
 from osv_idioms import locking, trace
 from osv_idioms.errors import LockNotHeldError, LockOrderError, LockOrderWarning, LockTimeout
 from osv_idioms.locking import Mutex, assert_held, check_lock_order, drop_lock, with_lock
+from tests._scripts import run_script
+
+# Each lock sits in a reference cycle, so the collector frees it, at whatever
+# point a collection starts; a hang prints where it stuck instead of passing.
+LOCKS_IN_CYCLES = """
+import faulthandler, gc, sys, threading
+from osv_idioms.locking import Mutex, check_lock_order, recorded_lock_orders, with_lock
+
+faulthandler.dump_traceback_later(30, exit=True)
+
+class Holder:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.me = self
+
+check_lock_order(True)
+keeper = Mutex("keeper")
+with keeper:
+    for _ in range(5_000):
+        with with_lock(Holder().lock):
+            pass
+gc.collect()
+print("orders left:", recorded_lock_orders())
+"""
 
 JOIN_TIMEOUT_S = 30.0
 
@@ -853,6 +878,20 @@ class TestLockOrderOnRealPrograms:
                     pass
         gc.collect()
         assert locking.recorded_lock_orders() == {}
+
+    def test_locks_the_collector_frees_while_an_order_is_recorded_are_forgotten(
+        self, tmp_path: Path
+    ) -> None:
+        """Locks in reference cycles, freed by the collector wherever it runs, inside the checker too.
+
+        Recording a new order allocates, so a collection can start while the
+        checker holds its own lock, on the very thread whose cycle of locks
+        it frees: forgetting those locks must not wait for that lock. In a
+        fresh interpreter, at the collector's own thresholds.
+        """
+        done = run_script(tmp_path / "cycles.py", LOCKS_IN_CYCLES)
+        assert (done.returncode, done.stderr) == (0, "")
+        assert done.stdout == "orders left: {}\n"
 
     def test_record_goes_ahead_and_hands_each_report_over_once(self) -> None:
         """``action='record'`` takes the lock; ``on_report`` gets the report once, not per repeat."""

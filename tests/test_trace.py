@@ -34,6 +34,7 @@ from osv_idioms.trace import (
     tracepoints,
 )
 from tests._forking import in_a_child
+from tests._scripts import run_script
 from tests._watched import count_matches, watched_tracepoints
 
 Unique = Callable[[str], str]
@@ -343,7 +344,39 @@ class TestEnabling:
         assert done.stdout == "[('mutex_demo', '1')]\n"
 
 
+# Each count is garbage in a reference cycle, so the collector closes it at
+# whatever allocation it starts on, some inside a declaration's registry change.
+COUNTS_IN_CYCLES = """
+import gc
+from osv_idioms import trace
+from osv_idioms.trace import count, declare_tracepoint
+
+class Holder:
+    def __init__(self, spec):
+        self.counts = count(spec)
+        self.me = self
+
+for i in range(3_000):
+    Holder(f"cycled_{i % 50}*")
+    declare_tracepoint(f"cycled_{i}")
+gc.collect()
+print("still counting:", [info.name for info in trace.tracepoints() if info.counting])
+"""
+
+
 class TestCounting:
+    def test_counts_the_collector_closes_midway_through_a_change_stop_counting(
+        self, tmp_path: Path
+    ) -> None:
+        """A count closed while its thread is inside a registry change is finished, not lost.
+
+        Without the queue, a count closed while a declaration attached it left
+        the new tracepoint counting for ever, with no count left to read it.
+        """
+        done = run_script(tmp_path / "cycles.py", COUNTS_IN_CYCLES)
+        assert (done.returncode, done.stderr) == (0, "")
+        assert done.stdout == "still counting: []\n"
+
     def test_count_block(self, unique: Unique) -> None:
         """Hits inside the block are counted; hits outside are not."""
         name = unique("cnt")

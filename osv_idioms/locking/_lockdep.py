@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import itertools
 import os
 import sys
 import threading
 import traceback
+import types
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
@@ -50,6 +52,7 @@ from ..interrupts import deferred
 
 Action = Literal["raise", "warn", "record"]
 Node = str | tuple[str, int]  # a class, or one lock of a class (class, id) for same-class orders
+Frame = tuple[str, int, str]  # file, line number, function: a stack frame, its source not yet read
 _STACK_DEPTH = 12
 
 
@@ -58,7 +61,7 @@ class _Edge:
     """The first time "held -> acquired" was seen: which thread, and where."""
 
     thread: str
-    stack: traceback.StackSummary
+    stack: tuple[Frame, ...]
 
 
 class _State:
@@ -148,18 +151,40 @@ def _forget_when_collected(lock: object, node: Node) -> None:
         weakref.finalize(lock, _forget_node, node, id(lock))
 
 
+_forgotten: list[Node] = []  # nodes of collected locks whose orders are still in the graph
+
+
 @deferred
 def _forget_node(node: Node, ident: int) -> None:
-    with _graph_lock:
-        for after in _graph.pop(node, {}):
-            _incoming.get(after, set()).discard(node)
-        for before in _incoming.pop(node, set()):
-            _graph.get(before, {}).pop(node, None)
+    """A lock was collected: drop its name now, and its orders as soon as the graph is free.
+
+    The collector calls this wherever it runs, possibly on a thread that is
+    inside ``_graph_lock`` (recording an order allocates). Waiting for the
+    lock there would wait for ever, so the node is queued, and dropped here
+    if the lock is free, else by the next writer (``_drop_forgotten``).
+    Its id may be reused at once, so the maps keyed by id are cleared now.
+    """
     if isinstance(node, str):
         _anonymous.pop(ident, None)
         _anonymous_keys.discard(node)
     else:
         _instance_labels.pop(ident, None)
+    _forgotten.append(node)
+    if _graph_lock.acquire(blocking=False):
+        try:
+            _drop_forgotten()
+        finally:
+            _graph_lock.release()
+
+
+def _drop_forgotten() -> None:
+    """Drop the orders into and out of every queued node; the caller holds ``_graph_lock``."""
+    while _forgotten:
+        node = _forgotten.pop()
+        for after in _graph.pop(node, {}):
+            _incoming.get(after, set()).discard(node)
+        for before in _incoming.pop(node, set()):
+            _graph.get(before, {}).pop(node, None)
 
 
 # --- the hot path ----------------------------------------------------------------------
@@ -296,20 +321,26 @@ _NOISE = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_noise(filename: str) -> bool:
     return any(filename.startswith(n) or n in filename for n in _NOISE)
 
 
-def _caller_stack() -> traceback.StackSummary:
-    """Where the acquisition happened: the user's own frames, innermost last."""
-    frames = [
-        (frame, line)
-        for frame, line in traceback.walk_stack(sys._getframe(1))  # pyright: ignore[reportPrivateUsage]
-        if not _is_noise(frame.f_code.co_filename)
-    ]
-    summary = traceback.StackSummary.extract(iter(frames), limit=_STACK_DEPTH)
-    summary.reverse()
-    return summary
+def _caller_stack() -> tuple[Frame, ...]:
+    """Where the acquisition happened: the user's own innermost frames, outermost first.
+
+    Every new order keeps one, and few are ever reported, so this keeps
+    where each frame is and leaves reading the source lines to the report.
+    """
+    frames: list[Frame] = []
+    frame: types.FrameType | None = sys._getframe(1)  # pyright: ignore[reportPrivateUsage]
+    while frame is not None and len(frames) < _STACK_DEPTH:
+        code = frame.f_code
+        if not _is_noise(code.co_filename):
+            frames.append((code.co_filename, frame.f_lineno, code.co_name))
+        frame = frame.f_back
+    frames.reverse()
+    return tuple(frames)
 
 
 def _path(start: Node, goal: Node) -> list[Node] | None:
@@ -334,11 +365,12 @@ def _path(start: Node, goal: Node) -> list[Node] | None:
 
 def _add_edge(before: Node, after: Node) -> None:
     """Record "before -> after"; if "after -> ... -> before" exists, the two can deadlock."""
-    if after in _graph.get(before, _NO_EDGES):
+    if after in _graph.get(before, _NO_EDGES) and not _forgotten:
         return  # seen before (orders within one class are checked on every acquisition)
     here = _Edge(_thread_name(), _caller_stack())
     message = ""
     with _graph_lock:
+        _drop_forgotten()  # a queued node's id may be one of these locks' now
         if after in _graph.get(before, ()):
             return
         cycle = _path(after, before)
@@ -377,8 +409,9 @@ def _pairs(path: list[Node]) -> Iterator[tuple[Node, Node]]:
     return itertools.pairwise(path)
 
 
-def _indent(stack: traceback.StackSummary) -> list[str]:
-    return ["  " + line for chunk in stack.format() for line in chunk.rstrip("\n").splitlines()]
+def _indent(stack: tuple[Frame, ...]) -> list[str]:
+    summary = traceback.StackSummary.from_list([traceback.FrameSummary(*frame) for frame in stack])
+    return ["  " + line for chunk in summary.format() for line in chunk.rstrip("\n").splitlines()]
 
 
 def report_self_wait(lock: object, key: str, seconds: float) -> None:
@@ -403,6 +436,7 @@ def _report(message: str) -> None:
 def reset() -> None:
     """Forget every recorded order (this thread's held list too)."""
     with _graph_lock:
+        _forgotten.clear()
         _graph.clear()
         _incoming.clear()
         chains.clear()
@@ -416,6 +450,7 @@ def recorded_orders() -> dict[str, tuple[str, ...]]:
     Orders between two locks of one class are kept per lock, and not listed.
     """
     with _graph_lock:
+        _drop_forgotten()
         return {
             before: tuple(sorted(a for a in after if isinstance(a, str)))
             for before, after in sorted(

@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import environment
 from ..errors import ProbeFailedWarning, TracepointError
-from ..forks import free_in_child
+from ..forks import free_lock, reset_in_child
 from ..interrupts import deferred
 from ._bodies import OFF, Point, Probe
 from ._pairing import start_of
@@ -38,6 +38,55 @@ def matches(pattern: str, name: str) -> bool:
 def _is_one_name(pattern: str) -> bool:
     """Whether ``pattern`` has no wildcard, so that it matches exactly the name it spells."""
     return not any(char in pattern for char in "*?[")
+
+
+class _ChangeLock:
+    """The registry's lock, for ``with`` alone: reentrant, and it finishes queued closes.
+
+    A count can be closed while its thread is already inside a registry
+    change: the garbage collector runs ``Counters.__del__`` at whatever
+    allocation it starts on, and watchers' callbacks run under this lock.
+    Closing there would change the registry halfway through that change
+    (a watch closed while it is being attached would leave the point counting
+    for ever), so the registry queues such a close in ``queued``, and the
+    outermost block of the change under way runs ``on_last_exit`` to finish it.
+    """
+
+    __slots__ = ("__weakref__", "_depth", "_on_last_exit", "_owner", "_rlock", "queued")
+
+    def __init__(self, on_last_exit: Callable[[], None]) -> None:
+        self._rlock = threading.RLock()
+        self._depth = 0  # blocks entered by the owner; only the owner changes it
+        self._owner = 0  # the owner's ident, 0 when free: another thread never reads its own
+        self._on_last_exit = on_last_exit
+        self.queued: list[Watch] = []
+        reset_in_child(self, _ChangeLock._after_fork_in_child)
+
+    def _after_fork_in_child(self) -> None:
+        """Free the lock a thread the fork left behind may have held, with its count."""
+        free_lock(self._rlock)
+        self._depth = self._owner = 0
+
+    def held_here(self) -> bool:
+        """Whether the calling thread is inside a block of this lock."""
+        return self._owner == threading.get_ident()
+
+    @deferred
+    def __enter__(self) -> None:
+        self._rlock.acquire()
+        self._depth += 1
+        self._owner = threading.get_ident()
+
+    @deferred
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if self._depth == 1:
+                self._on_last_exit()
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = 0
+            self._rlock.release()
 
 
 class Registry:
@@ -63,7 +112,7 @@ class Registry:
 
     def __init__(self, buffer_size: int = DEFAULT_BUFFER_SIZE) -> None:
         self.default_size = buffer_size  # what reset() goes back to
-        self.lock = threading.RLock()
+        self.lock = _ChangeLock(self._close_queued)
         self._points: dict[str, Point] = {}
         self._rules: list[tuple[str, bool, bool]] = []  # (pattern, record, backtrace); last wins
         # (pattern, probe, handle, pairs only); pairs only: just the tracepoints of timed pairs
@@ -76,7 +125,6 @@ class Registry:
         self._activity: list[_ActivityWatcher] = []
         self._activity_of: dict[str, list[_ActivityWatcher]] = {}
         self._ring = Ring(buffer_size)
-        free_in_child(self.lock)  # made once per process (the module's registry)
 
     # -- declaring -----------------------------------------------------------------
 
@@ -163,15 +211,32 @@ class Registry:
 
     @deferred
     def unwatch(self, watch: Watch) -> None:
-        """Stop ``watch`` counting (harmless twice)."""
+        """Stop ``watch`` counting (harmless twice).
+
+        Called while this thread is inside another change (by the garbage
+        collector freeing a count, or by a watcher's callback), it is queued,
+        and that change finishes it as it ends (``_ChangeLock``).
+        """
+        if self.lock.held_here():
+            self.lock.queued.append(watch)
+            return
         with self.lock:
-            if watch.closed:
-                return
-            watch.closed = True
-            self._watches.discard(watch)
-            for point in watch.points():
-                point.counting -= 1
-                self.refresh(point)
+            self._unwatch_now(watch)
+
+    def _unwatch_now(self, watch: Watch) -> None:
+        if watch.closed:
+            return
+        watch.closed = True
+        self._watches.discard(watch)
+        for point in watch.points():
+            point.counting -= 1
+            self.refresh(point)
+
+    def _close_queued(self) -> None:
+        """Close the watches queued during the change now ending (its lock held)."""
+        queued = self.lock.queued
+        while queued:
+            self._unwatch_now(queued.pop())
 
     @deferred
     def watch_activity(self, pattern: str, callback: Callable[[bool], None]) -> None:

@@ -33,7 +33,7 @@ from osv_idioms.trace import (
     tracepoint,
     tracepoints,
 )
-from tests._forking import in_a_child
+from tests._forking import in_a_child, kill_if_stuck
 from tests._scripts import run_script
 from tests._watched import count_matches, watched_tracepoints
 
@@ -885,6 +885,45 @@ def test_a_child_forked_while_the_registry_was_busy_can_trace(unique: Unique) ->
     finally:
         release.set()
         holder.join(30)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_inside_a_registry_change_comes_out_of_it(unique: Unique) -> None:
+    """A watcher's callback runs inside the change that told it; a child it forks leaves that change.
+
+    The child returns out of the callback, as the parent does, and goes on:
+    a count it closes then stops its tracepoint counting, in both.
+    """
+    import warnings
+
+    from osv_idioms.trace.activity import watch_activity
+
+    name = unique("forker")
+    point = declare_tracepoint(name, "v")
+    forked: list[int] = []
+
+    def fork_once(active: bool) -> None:
+        if active and not forked:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads running
+                forked.append(os.fork())
+            if forked[0] == 0:
+                kill_if_stuck()
+
+    watch_activity(name, fork_once)
+    code = 2  # what a child that raised exits with
+    try:
+        with trace.count(name) as first:  # turns the tracepoint on: the watcher forks
+            point(1)
+        with trace.count(name) as second:
+            point(2)
+        counting = trace.tracepoints(name)[0].counting
+        code = 0 if (first[name], second[name], counting) == (1, 1, False) else 1
+    finally:
+        if forked and forked[0] == 0:
+            os._exit(code)
+    _, status = os.waitpid(forked[0], 0)
+    assert (os.waitstatus_to_exitcode(status), code) == (0, 0)
 
 
 class TestPatternProperties:

@@ -57,15 +57,19 @@ class _ChangeLock:
     def __init__(self, on_last_exit: Callable[[], None]) -> None:
         self._rlock = threading.RLock()
         self._depth = 0  # blocks entered by the owner; only the owner changes it
-        self._owner = 0  # the owner's ident, 0 when free: another thread never reads its own
+        self._owner = 0  # the owner's ident, 0 when free; read by others, it never is theirs
         self._on_last_exit = on_last_exit
         self.queued: list[Watch] = []
         reset_in_child(self, _ChangeLock._after_fork_in_child)
 
     def _after_fork_in_child(self) -> None:
-        """Free the lock a thread the fork left behind may have held, with its count."""
-        free_lock(self._rlock)
-        self._depth = self._owner = 0
+        """Free the lock a thread the fork left behind may have held, with its count.
+
+        Left as it is when the forking thread holds it (a watcher that forks):
+        that thread's blocks still end, and release it.
+        """
+        if free_lock(self._rlock):
+            self._depth = self._owner = 0
 
     def held_here(self) -> bool:
         """Whether the calling thread is inside a block of this lock."""

@@ -33,7 +33,7 @@ def described(obj: object) -> str:
     return f"{type(obj).__name__} object at {id(obj):#x}"
 
 
-def _striped_locks() -> Callable[[object], threading.Lock]:
+def _striped_locks() -> Callable[[object], threading.RLock]:
     """``stripe_for``, holding its locks in a closure rather than a module global.
 
     A fixed set of locks, picked by identity: a count or a weak count changes
@@ -41,12 +41,22 @@ def _striped_locks() -> Callable[[object], threading.Lock]:
     threads working on different objects from meeting on one lock more than 1
     time in 64. In a closure, because a reference released while the
     interpreter shuts down may outlive this module's globals.
+
+    The garbage collector may start while a thread holds a stripe, and a
+    leaked handle it frees releases its object in that same thread, maybe on
+    the same stripe. So the locks are reentrant, or that thread would wait for
+    itself for ever. Reentry is harmless: a holder reads a count and writes it
+    back with no call in between, and the collector starts only at an
+    allocation or after a call, so its releases come before the read or after
+    the write. The one allocation in between is the ``AttributeError`` of a
+    count never taken; no handle holds such an object, so nothing the
+    collector runs there changes that count.
     """
-    stripes = tuple(threading.Lock() for _ in range(64))
+    stripes = tuple(threading.RLock() for _ in range(64))
     free_in_child(*stripes)
     count = len(stripes)
 
-    def stripe_for(obj: object) -> threading.Lock:
+    def stripe_for(obj: object) -> threading.RLock:
         """The lock ``obj``'s count changes under (the low 4 bits of an address are alignment)."""
         return stripes[(id(obj) >> 4) % count]
 

@@ -52,7 +52,10 @@ class IntrusiveRefCounted:
     def add_ref(self) -> int:
         """Take a reference; return the new count."""
         with self._osv_stripe_for(self):
-            count = getattr(self, "_osv_refs", 0) + 1
+            try:  # an attribute, not getattr(): no call while a stripe is held (see stripe_for)
+                count = self._osv_refs + 1
+            except AttributeError:  # never counted
+                count = 1
             self._osv_refs = count
         return count
 
@@ -64,13 +67,17 @@ class IntrusiveRefCounted:
             RefCountError: the count is already 0; it stays 0.
         """
         with self._osv_stripe_for(self):
-            count = getattr(self, "_osv_refs", 0) - 1
-            if count < 0:
-                raise RefCountError(
-                    f"release() on {described(self)} whose reference count is already 0: "
-                    "a reference was released twice or never taken"
-                )
-            self._osv_refs = count
+            try:  # no call while a stripe is held, as in add_ref()
+                count = self._osv_refs - 1
+            except AttributeError:  # never counted
+                count = -1
+            if count >= 0:
+                self._osv_refs = count
+        if count < 0:  # raised with the stripe free: building the error allocates
+            raise RefCountError(
+                f"release() on {described(self)} whose reference count is already 0: "
+                "a reference was released twice or never taken"
+            )
         if count == 0:
             self.on_last_release()
         return count
@@ -117,7 +124,10 @@ def ref_if_positive(obj: T) -> IntrusivePtr[T] | None:
             f"ref_if_positive() takes an IntrusiveRefCounted object, got {kind_of(obj)}"
         )
     with stripe_for(obj):
-        count = getattr(obj, "_osv_refs", 0)
+        try:  # no call while a stripe is held, as in add_ref()
+            count = obj._osv_refs  # pyright: ignore[reportPrivateUsage]
+        except AttributeError:  # never counted
+            return None
         if count <= 0:
             return None
         obj._osv_refs = count + 1  # pyright: ignore[reportPrivateUsage]

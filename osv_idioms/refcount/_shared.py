@@ -90,7 +90,7 @@ class _Control:
     _stripe_for = staticmethod(stripe_for)
 
     @property
-    def lock(self) -> threading.Lock:
+    def lock(self) -> threading.RLock:
         """The lock the weak count changes under: one of a fixed set, so no lock per resource."""
         return self._stripe_for(self)
 

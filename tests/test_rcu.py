@@ -24,6 +24,47 @@ from tests._scripts import run_script
 
 JOIN_TIMEOUT_S = 30.0
 
+LEAKS_THE_COLLECTOR_QUEUES = """
+import faulthandler, gc, threading, warnings
+from osv_idioms.rcu import RcuDomain
+from osv_idioms.refcount import SharedPtr
+
+faulthandler.dump_traceback_later(30, exit=True)  # a thread waiting for itself fails, not hangs
+warnings.simplefilter("ignore", ResourceWarning)  # the leaks below are on purpose
+
+class Device:
+    def close(self):
+        closed.append(self)
+
+def leak_on(domain):  # in a cycle: only the collector frees the handle, whose release queues a close
+    device = Device()
+    device.handle = SharedPtr(device, rcu=domain)
+
+def reclaimers_of(domain):
+    return [t for t in threading.enumerate() if t.name == f"rcu-reclaimer-{domain.name}"]
+
+closed, ran, wrong = [], [], []
+running = RcuDomain("running")
+running.call_rcu(ran.append, "first")  # its reclaimer runs from now on
+for threshold in range(1, 41):  # so that a collection starts at each step in turn
+    for _ in range(5):
+        gc.disable()  # the cycles stay young, for the next collection to free them
+        fresh = RcuDomain("fresh")
+        gc.collect()  # and the count starts low
+        leak_on(running)
+        leak_on(fresh)
+        gc.set_threshold(threshold)
+        gc.enable()
+        running.call_rcu(ran.append, "running")
+        fresh.call_rcu(ran.append, "fresh")  # its first call_rcu starts its reclaimer
+        gc.collect()
+        if len(reclaimers_of(fresh)) != 1:
+            wrong.append((threshold, len(reclaimers_of(fresh))))
+        running.barrier()  # returns once "running" was run: the tickets kept the queue's order
+        fresh.close()
+print("ran:", len(ran), "closed:", len(closed), "reclaimers wrong:", wrong)
+"""
+
 
 class Device:
     """A resource whose close() must not happen while a reader uses it.
@@ -427,6 +468,40 @@ class TestCallbacks:
 
 
 class TestReclaimerLifecycle:
+    def test_a_reclaimer_that_could_not_start_is_started_by_the_next_call(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """``call_rcu()`` says the thread could not start; the callback waits, and the next starts it."""
+        unstartable = RcuDomain("unstartable")
+        ran: list[int] = []
+
+        def refuse(thread: threading.Thread) -> None:
+            raise RuntimeError("can't start new thread")
+
+        monkeypatch.setattr(threading.Thread, "start", refuse)
+        with pytest.raises(RuntimeError, match=r"^can't start new thread$"):
+            unstartable.call_rcu(ran.append, 1)
+        monkeypatch.undo()
+        unstartable.call_rcu(ran.append, 2)
+        unstartable.close(timeout=JOIN_TIMEOUT_S)
+        assert ran == [1, 2]
+
+    def test_call_rcu_from_the_collector_inside_call_rcu_neither_hangs_nor_starts_two_reclaimers(
+        self, tmp_path: Any
+    ) -> None:
+        """Leaked ``SharedPtr``s with an RCU deleter, freed while ``call_rcu()`` holds its locks.
+
+        A collection can start inside ``call_rcu()``: while it queues, while
+        it starts the reclaimer, or while it wakes it. Each leaked handle it
+        frees calls ``call_rcu()`` again in that thread. In a fresh
+        interpreter, with the threshold swept so that a collection starts at
+        each step in turn: no thread waits for itself, each domain has one
+        reclaimer, every callback and close runs, and ``barrier()`` returns.
+        """
+        done = run_script(tmp_path / "leaks.py", LEAKS_THE_COLLECTOR_QUEUES)
+        assert (done.returncode, done.stderr) == (0, "")
+        assert done.stdout == "ran: 401 closed: 400 reclaimers wrong: []\n"
+
     @pytest.mark.parametrize("kind", [SystemExit, KeyboardInterrupt, GeneratorExit])
     def test_callbacks_raising_base_exceptions_are_reported(
         self, kind: type[BaseException]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import functools
 import os
+import queue
 import sys
 import threading
 import time
@@ -273,11 +274,22 @@ class RcuDomain:
         _live_domains.add(self)
 
     def _make_locks(self) -> None:
-        """Make the locks and events anew (in a forked child too, where old ones may be held)."""
-        self._register_lock = threading.Lock()
-        self._queue_lock = threading.Lock()
+        """Make the locks and the wake-up queue anew (in a forked child too: old ones may be held).
+
+        The garbage collector may start while a thread holds one of the first
+        two, and a leaked ``SharedPtr`` with an RCU deleter that it frees calls
+        ``call_rcu()`` in that same thread: so they are reentrant, or it would
+        wait for itself. ``call_rcu()`` takes its ticket and queues with no call
+        or allocation in between, so such a call comes before or after, never in
+        between; ``_ensure_reclaimer()`` looks again after each step that can
+        start a collection, so it never starts a second reclaimer.
+        """
+        self._register_lock = threading.RLock()
+        self._queue_lock = threading.RLock()
         self._grace_lock = threading.Lock()
-        self._wake = threading.Event()
+        # Woken by a token put in: SimpleQueue.put() may be called from a finalizer the
+        # collector runs inside another put(), where Event.set() would wait for itself.
+        self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()
 
     def __repr__(self) -> str:
         return f"<RcuDomain {self.name!r} period {self.period} readers {len(self._readers)}>"
@@ -433,14 +445,16 @@ class RcuDomain:
             RuntimeError: the domain was closed.
         """
         check_callable(fn, "call_rcu()'s callback", "fn(*args)")
+        queued: _Queued = [0, fn, args]  # made before the lock: nothing allocated under it
         with self._queue_lock:  # tickets and queue order agree, so barrier() can trust them
             accepted = not self._closed
             if accepted:
                 self._queued += 1
-                self._callbacks.append((self._queued, fn, args))
+                queued[0] = self._queued
+                self._callbacks.append(queued)
         if accepted:
             self._ensure_reclaimer()
-            self._wake.set()
+            self._wake.put(None)
         elif _Exit.started:
             self._run_now(fn, args)
         else:
@@ -512,7 +526,7 @@ class RcuDomain:
             gate.acquire()
             self._barrier_gates.append((ticket, gate))
         self._ensure_reclaimer()  # after a fork, the child's is started here
-        self._wake.set()
+        self._wake.put(None)
         return gate
 
     @deferred
@@ -542,18 +556,29 @@ class RcuDomain:
 
     @deferred
     def _ensure_reclaimer(self) -> None:
-        if self._reclaimer is not None:
+        if self._has_reclaimer():
             return
         with self._register_lock:
-            if self._reclaimer is None:
-                thread = threading.Thread(
-                    target=_reclaim_forever,
-                    args=(weakref.ref(self), self._wake),
-                    name=f"rcu-reclaimer-{self.name}",
-                    daemon=True,
-                )
+            if self._has_reclaimer():
+                return
+            thread = threading.Thread(
+                target=_reclaim_forever,
+                args=(weakref.ref(self), self._wake),
+                name=f"rcu-reclaimer-{self.name}",
+                daemon=True,
+            )
+            if self._has_reclaimer():  # a call_rcu the collector made meanwhile started one
+                return
+            self._reclaimer = thread  # before start(): a call_rcu made inside it finds this one
+            try:
                 thread.start()
-                self._reclaimer = thread
+            except BaseException:
+                self._reclaimer = None
+                raise
+
+    def _has_reclaimer(self) -> bool:
+        """Whether a reclaimer runs or is starting; asked again as it may change in between."""
+        return self._reclaimer is not None
 
     def _run_batch(self) -> None:
         """Take every queued callback, wait one grace period, run them in order.
@@ -639,8 +664,9 @@ class RcuDomain:
         except BaseException:
             self._mark_closed(False)
             raise
-        self._wake.set()
-        reclaimer = self._reclaimer
+        self._wake.put(None)
+        with self._register_lock:  # a reclaimer being started is seen once it has started
+            reclaimer = self._reclaimer
         if reclaimer is not None:
             reclaimer.join(seconds)
         _live_domains.discard(self)
@@ -670,10 +696,11 @@ class RcuDomain:
         self._in_flight = ([], [0])
         self._reclaimer = None
         if self._callbacks:
-            self._wake.set()
+            self._wake.put(None)
 
 
-_Queued = tuple[int, Callable[..., object], tuple[Any, ...]]
+# A queued callback: [ticket, fn, args]. A list, made before the ticket is known.
+_Queued = list[Any]
 
 
 def _unraisable(exc: BaseException, where: str) -> None:
@@ -685,14 +712,13 @@ def _unraisable(exc: BaseException, where: str) -> None:
         pass
 
 
-def _reclaim_forever(domain_ref: weakref.ref[RcuDomain], wake: threading.Event) -> None:
+def _reclaim_forever(domain_ref: weakref.ref[RcuDomain], wake: queue.SimpleQueue[None]) -> None:
     """The reclaimer thread: holds its domain only while a batch runs."""
     while True:
-        if not wake.wait(timeout=_RECLAIMER_IDLE_S):
+        if not _woken(wake):
             if domain_ref() is None:
                 return  # the domain was collected: nothing can queue work any more
             continue
-        wake.clear()
         domain = domain_ref()
         if domain is None:
             return
@@ -703,6 +729,19 @@ def _reclaim_forever(domain_ref: weakref.ref[RcuDomain], wake: threading.Event) 
         if domain._closed and not domain._callbacks:  # pyright: ignore[reportPrivateUsage]
             return
         del domain
+
+
+def _woken(wake: queue.SimpleQueue[None]) -> bool:
+    """Wait for a wake-up, then take every token: one batch answers all the wakes so far."""
+    try:
+        wake.get(timeout=_RECLAIMER_IDLE_S)
+    except queue.Empty:
+        return False
+    try:
+        while True:
+            wake.get_nowait()
+    except queue.Empty:
+        return True
 
 
 class _Exit:

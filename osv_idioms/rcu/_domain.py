@@ -442,7 +442,9 @@ class RcuDomain:
 
         Raises:
             TypeError: ``fn`` is not callable.
-            RuntimeError: the domain was closed.
+            RuntimeError: the domain was closed; or the reclaimer thread could
+                not start, when ``fn`` stays queued and the next ``call_rcu()``
+                or ``barrier()`` starts it.
         """
         check_callable(fn, "call_rcu()'s callback", "fn(*args)")
         queued: _Queued = [0, fn, args]  # made before the lock: nothing allocated under it

@@ -281,8 +281,8 @@ class RcuDomain:
         ``call_rcu()`` in that same thread: so they are reentrant, or it would
         wait for itself. ``call_rcu()`` takes its ticket and queues with no call
         or allocation in between, so such a call comes before or after, never in
-        between; ``_ensure_reclaimer()`` looks again after each step that can
-        start a collection, so it never starts a second reclaimer.
+        between; ``_ensure_reclaimer()`` claims the reclaimer with no call
+        between its last look and the claim, so it never starts a second.
         """
         self._register_lock = threading.RLock()
         self._queue_lock = threading.RLock()
@@ -560,16 +560,15 @@ class RcuDomain:
     def _ensure_reclaimer(self) -> None:
         if self._has_reclaimer():
             return
+        # Made before the lock: a collection starting here may call_rcu and start one first.
+        thread = threading.Thread(
+            target=_reclaim_forever,
+            args=(weakref.ref(self), self._wake),
+            name=f"rcu-reclaimer-{self.name}",
+            daemon=True,
+        )
         with self._register_lock:
-            if self._has_reclaimer():
-                return
-            thread = threading.Thread(
-                target=_reclaim_forever,
-                args=(weakref.ref(self), self._wake),
-                name=f"rcu-reclaimer-{self.name}",
-                daemon=True,
-            )
-            if self._has_reclaimer():  # a call_rcu the collector made meanwhile started one
+            if self._reclaimer is not None:  # an attribute, not a call: none before the claim
                 return
             self._reclaimer = thread  # before start(): a call_rcu made inside it finds this one
             try:
@@ -579,7 +578,7 @@ class RcuDomain:
                 raise
 
     def _has_reclaimer(self) -> bool:
-        """Whether a reclaimer runs or is starting; asked again as it may change in between."""
+        """Whether a reclaimer runs or is starting: a method, so no checker keeps the answer."""
         return self._reclaimer is not None
 
     def _run_batch(self) -> None:

@@ -7,6 +7,7 @@ import gc
 import threading
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from osv_idioms.callbacks import bind_weak
 from osv_idioms.errors import ExpiredCallbackError
 from osv_idioms.signals import Connection, ScopedConnection, Signal
+from tests._scripts import run_script
 
 JOIN_TIMEOUT_S = 30.0
 
@@ -36,6 +38,199 @@ def appender(calls: list[Any], name: str) -> Callable[[int], None]:
         calls.append((name, value))
 
     return slot
+
+
+COLLECTOR_INSIDE_A_CHANGE = """
+import gc
+from osv_idioms.signals import Signal
+
+failures, kept, wrong = [], 0, 0
+
+def sweep(threshold):
+    global kept, wrong
+    signal = Signal[[]](name="swept")
+    connections = []  # (key, connection): a slot adds its key to `called`
+    called = set()
+
+    def connect(priority):
+        key = object()
+        connection = signal.connect(lambda: called.add(key), priority=priority)
+        connections.append((key, connection))
+        return connection
+
+    class Leaked:  # in a cycle: only the collector runs its __del__
+        def __init__(self, connection):
+            self.cycle, self.connection = self, connection
+
+        def __del__(self):  # disconnects one slot, and connects another
+            self.connection.disconnect()
+            connect(-1)
+
+    for _ in range(5):
+        connect(0)
+    gc.collect()
+    gc.set_threshold(threshold)
+    try:
+        for _ in range(20):
+            Leaked(connect(0))
+            connect(1)  # above the lowest priority: the entries are rebuilt
+            signal.emit()  # the cells are made again
+            len(signal)  # the entries are copied
+            signal.disconnect(print)  # copied, to match
+    except Exception as error:
+        failures.append(repr(error))
+    finally:
+        gc.set_threshold(700)
+    gc.collect()
+    statistics = signal.statistics()  # every slot is held strongly: walked is connected
+    kept += statistics.walked - statistics.connected
+    called.clear()
+    signal.emit()
+    wrong += sum(1 for key, c in connections if c.connected != (key in called))
+
+for threshold in range(1, 41):  # so that a collection starts at each step in turn
+    sweep(threshold)
+print("failures:", failures[:1], "dead entries kept:", kept, "wrong connections:", wrong)
+"""
+
+AT_THE_RECURSION_LIMIT = """
+import sys
+from osv_idioms.signals import Signal
+
+called, broken, raised, done = set(), set(), set(), set()
+
+def at_depth(n, op):  # op called n frames down: what it raised, if anything
+    if n:
+        return at_depth(n - 1, op)
+    try:
+        op()
+    except Exception as error:
+        return error
+    return None
+
+def trial(name, depth):
+    signal = Signal[[]](name="edge")
+    connections = []  # (key, connection): a slot adds its key to `called`
+
+    def connect(priority=0, once=False):
+        key = object()
+        connection = signal.connect(lambda: called.add(key), priority=priority, once=once)
+        connections.append((key, connection))
+
+    def state():
+        connected = {key for key, c in connections if c.connected}
+        blocked = {key for key, c in connections if c.blocks}
+        return connected, blocked, signal.statistics()
+
+    for _ in range(3):
+        connect()
+    first = connections[0][1]
+    ops = {
+        "connect": connect,
+        "connect first": lambda: connect(priority=5),
+        "connect once": lambda: connect(once=True),
+        "block": first.block,
+        "unblock": first.unblock,
+        "block every emit": signal.block,
+        "unblock every emit": signal.unblock,
+        "disconnect": first.disconnect,
+        "disconnect every slot": signal.disconnect_all,
+        "emit": signal.emit,
+    }
+    if name == "unblock":
+        first.block()
+    if name == "unblock every emit":
+        signal.block()
+    if name != "emit":
+        signal.emit()  # the cells are made, for the op to change; an emit makes them
+    before = state()
+    error = at_depth(depth, ops[name])
+    if error is None:
+        done.add(name)
+    elif type(error) is not RecursionError:
+        broken.add((name, f"raised {error!r}"))
+    else:
+        raised.add(name)
+        if state() != before:
+            broken.add((name, "raised, yet changed"))
+    connected, blocked, statistics = state()
+    called.clear()
+    signal.emit()
+    if called != (set() if statistics.blocks else connected - blocked):
+        broken.add((name, "an emit calls other slots than the connections say"))
+    return ops
+
+limit = 200
+sys.setrecursionlimit(limit)
+names = list(trial("connect", 0))
+for name in names:
+    for depth in range(limit - 80, limit - 3):  # so that each call inside the op hits the limit
+        trial(name, depth)
+print("never raised:", sorted(set(names) - raised), "never done:", sorted(set(names) - done))
+print("broken:", sorted(broken))
+"""
+
+A_SIGNAL_HANDLER_INSIDE_A_CHANGE = """
+import os, signal as signals, sys
+from osv_idioms.signals import Signal
+
+kept = wrong = 0
+
+def trial(name, at):
+    global kept, wrong
+    signal = Signal[[]](name="signalled")
+    connections, called = [], set()  # (key, connection): a slot adds its key to `called`
+
+    def connect(priority):
+        key = object()
+        connections.append((key, signal.connect(lambda: called.add(key), priority=priority)))
+
+    def handler(number, frame):  # a real handler: CPython runs it between two bytecodes
+        connections[1][1].disconnect()
+        connect(-1)
+        signal.emit()  # makes the cells, if a change left them to make
+
+    def profile(frame, event, arg):  # sends the signal at the at-th call in turn
+        if event in ("call", "c_call"):
+            calls[0] += 1
+            if calls[0] == at:
+                os.kill(os.getpid(), signals.SIGUSR1)
+
+    for _ in range(4):
+        connect(0)
+    ops = {
+        "connect first": lambda: connect(1),  # the entries are rebuilt
+        "connect": lambda: connect(0),
+        "block every emit": signal.block,
+        "emit": signal.emit,  # the cells are made
+        "disconnect": lambda: signal.disconnect(print),  # the entries are copied
+    }
+    if name != "emit":
+        signal.emit()
+    calls = [0]
+    signals.signal(signals.SIGUSR1, handler)
+    sys.setprofile(profile)
+    try:
+        ops[name]()
+    finally:
+        sys.setprofile(None)
+        signals.signal(signals.SIGUSR1, signals.SIG_DFL)
+    if name == "block every emit":
+        signal.unblock()
+    called.clear()
+    signal.emit()
+    statistics = signal.statistics()  # every slot is held strongly: walked is connected
+    kept += statistics.walked - statistics.connected
+    wrong += sum(1 for key, c in connections if c.connected != (key in called))
+    return ops, calls[0]
+
+ops, _ = trial("connect", 0)
+for name in ops:
+    _, calls = trial(name, 0)
+    for at in range(1, calls + 1):
+        trial(name, at)
+print("dead entries kept:", kept, "wrong connections:", wrong)
+"""
 
 
 class TestEmitRules:
@@ -695,6 +890,52 @@ class TestErrors:
         with pytest.raises(ExceptionGroup) as grouped:
             instance.changed.emit(1)
         assert [type(e) for e in grouped.value.exceptions] == [ZeroDivisionError, IndexError]
+
+
+class TestFaultsInsideAChange:
+    """What runs between two steps of a change: finalisers, signal handlers, the recursion limit."""
+
+    def test_a_finaliser_the_collector_runs_inside_a_change_loses_nothing(
+        self, tmp_path: Path
+    ) -> None:
+        """Leaked objects whose ``__del__`` disconnects one slot and connects another.
+
+        In a fresh interpreter, with the threshold swept so that a collection
+        starts at each step of connecting, emitting, counting and
+        disconnecting in turn: nothing raises, no disconnected entry is kept,
+        and every connection says truly whether an emit calls its slot.
+        """
+        done = run_script(tmp_path / "collector.py", COLLECTOR_INSIDE_A_CHANGE)
+        assert (done.returncode, done.stderr) == (0, "")
+        assert done.stdout == "failures: [] dead entries kept: 0 wrong connections: 0\n"
+
+    def test_a_signal_handler_that_changes_the_signal_inside_a_change_loses_nothing(
+        self, tmp_path: Path
+    ) -> None:
+        """A real ``SIGUSR1``, sent at each call of an operation in turn, whose handler changes it.
+
+        The handler disconnects one slot, connects another and emits, between
+        two bytecodes of connecting, blocking, making the cells or copying the
+        entries: afterwards no disconnected entry is kept, and every
+        connection says truly whether an emit calls its slot.
+        """
+        done = run_script(tmp_path / "handler.py", A_SIGNAL_HANDLER_INSIDE_A_CHANGE)
+        assert (done.returncode, done.stderr) == (0, "")
+        assert done.stdout == "dead entries kept: 0 wrong connections: 0\n"
+
+    def test_an_operation_that_hits_the_recursion_limit_changes_nothing(
+        self, tmp_path: Path
+    ) -> None:
+        """Each operation, called ever deeper until each of its calls meets the limit in turn.
+
+        One that raises ``RecursionError`` leaves the signal as it was; one
+        that returns has done its work; either way an emit calls exactly the
+        slots the connections say. An emit whose walk cannot start raises the
+        ``RecursionError`` itself.
+        """
+        done = run_script(tmp_path / "recursion.py", AT_THE_RECURSION_LIMIT)
+        assert (done.returncode, done.stderr) == (0, "")
+        assert done.stdout == "never raised: [] never done: []\nbroken: []\n"
 
 
 class TestResults:

@@ -153,7 +153,8 @@ def test_a_once_call_that_lost_the_race_does_nothing() -> None:
 
     runs = itertools.count()
     slots = SlotList(lambda cells: None)
-    entry = slots.add(fit(lambda: next(runs), 0, None, None, "a signal"), 0, once=True)
+    entry = slots.entry_for(fit(lambda: next(runs), 0, None, None, "a signal"), 0, once=True)
+    slots.add(entry)
     first_call, second_call = entry.call, entry.call  # what two racing emits hold
     first_call()
     assert second_call() is None

@@ -56,10 +56,12 @@ def _call_slot(arguments: str, *, result: str, gone: str, indent: int) -> str:
 
 _RAISE = """\
 def emit(self, {parameters}):
+    call = None  # still None if the walk failed to start (a RecursionError): no slot to name
     try:
         for call, ref in self._entries:
 {call_slot}    except Exception as error:
-        self._annotate(error, call)
+        if call is not None:
+            self._annotate(error, call)
         raise
 """
 

@@ -209,7 +209,10 @@ class Signal(Generic[P]):
                 "connect to an instance's signal"
             )
         fitted = fit(slot, self._passes, weak, track, self)
-        return Connection(self._slots, self._slots.add(fitted, priority, once=once), self)
+        entry = self._slots.entry_for(fitted, priority, once=once)
+        connection = Connection(self._slots, entry, self)  # before the add: a handle for it
+        self._slots.add(entry)
+        return connection
 
     def _decorator(self, **options: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
         def connect_and_return(slot: Callable[P, R]) -> Callable[P, R]:

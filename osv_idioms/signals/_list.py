@@ -280,8 +280,9 @@ class SlotList:
     def _copy(self, make: Callable[[dict[Entry, list[Any]]], _Copy]) -> _Copy:
         """``make(entries)`` as the entries were at one instant, however it was interrupted.
 
-        A finaliser run inside ``make`` may change the entries: then the
-        copy is made again (iterating raises if the size changed).
+        A finaliser or a signal handler run inside ``make`` may change the
+        entries: then the copy is made again (iterating raises if the size
+        changed, and that is the change's doing, not an error).
         """
         while True:
             seen = self._changes

@@ -21,6 +21,10 @@ code (a deleter, a slot, a callback) is called through ``call_interruptibly``.
 Nothing here runs on a hot path: marking a function adds its code object to a
 set, once, and the handler runs only when an interrupt arrives.
 
+A handler of the program's own that raises (a SIGTERM handler raising
+``SystemExit``, say) cuts library code as Ctrl-C would: ``deferring(handler)``
+makes one that waits the same way.
+
 The handler is installed when this module is imported, in the main thread,
 if SIGINT still has Python's default handler; ``signal.default_int_handler``
 then names it too, so code that checks for the default handler (asyncio's
@@ -38,10 +42,10 @@ import signal
 import threading
 from collections.abc import Callable
 from types import CodeType, FrameType
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar, final
 
 from . import environment
-from .checks import kind_of
+from .checks import accepts, check_callable, kind_of
 from .checks import timeout as timeout_seconds
 
 __all__ = (
@@ -49,6 +53,7 @@ __all__ = (
     "call_interruptibly",
     "call_into",
     "deferred",
+    "deferring",
     "installed",
     "interruptible",
 )
@@ -253,21 +258,21 @@ def _held_back(frame: FrameType | None) -> bool:
 
 
 class _Redelivery:
-    """Whether a held-back interrupt is on its way back; at most one is.
+    """The signals held back and on their way back; at most one of each kind is.
 
-    It is sent from another thread, as a real signal to the main thread, so
-    that it arrives after the handler has returned (a signal tripped inside
-    the handler would call it again at once) and wakes a main thread that
-    has meanwhile started to sleep or wait. The flag takes no lock: a handler
-    may interrupt another handler, and the worst a race does is send one
-    signal more, which is held back again or raised as one interrupt.
+    Each is sent from another thread, as a real signal to the main thread,
+    so that it arrives after the handler has returned (a signal tripped
+    inside the handler would call it again at once) and wakes a main thread
+    that has meanwhile started to sleep or wait. The set takes no lock: a
+    handler may interrupt another handler, and the worst a race does is send
+    one signal more, which is held back again or raised as one interrupt.
     """
 
-    pending = False
+    pending: ClassVar[set[int]] = set()
 
 
 def _redeliver(signum: int) -> None:
-    _Redelivery.pending = False
+    _Redelivery.pending.discard(signum)
     main = threading.main_thread().ident
     if main is not None and hasattr(signal, "pthread_kill"):
         signal.pthread_kill(main, signum)
@@ -275,10 +280,17 @@ def _redeliver(signum: int) -> None:
         _thread.interrupt_main(signal.Signals(signum))
 
 
-def _hold_back(signum: int) -> None:
-    if not _Redelivery.pending:
-        _Redelivery.pending = True
+def _hold_back(signum: int) -> bool:
+    """Arrange for ``signum`` to come again from a helper thread; False if none can start."""
+    if signum in _Redelivery.pending:
+        return True
+    _Redelivery.pending.add(signum)
+    try:
         _thread.start_new_thread(_redeliver, (signum,))
+    except RuntimeError:  # out of threads, or CPython 3.12.1 at exit: nothing would send it
+        _Redelivery.pending.discard(signum)
+        return False
+    return True
 
 
 _python_default: Callable[[int, FrameType | None], object] = signal.default_int_handler
@@ -286,10 +298,84 @@ _python_default: Callable[[int, FrameType | None], object] = signal.default_int_
 
 def _on_interrupt(signum: int, frame: FrameType | None) -> None:
     """The SIGINT handler: Python's, except inside deferred library code."""
-    if _held_back(frame):
-        _hold_back(signum)
+    if _held_back(frame) and _hold_back(signum):
         return
-    _python_default(signum, frame)
+    _python_default(signum, frame)  # outside deferred code, or in it if unsendable
+
+
+Handler = Callable[[int, FrameType | None], object]
+"""A signal handler, as ``signal.signal`` calls it: ``handler(signum, frame)``."""
+
+
+def deferring(handler: Handler) -> Handler:
+    """``handler``, held back inside deferred library code as the library's SIGINT handler is.
+
+    For a handler of one's own that raises, such as a SIGTERM handler that
+    raises ``SystemExit`` to shut down: installed as
+    ``signal.signal(signal.SIGTERM, deferring(handler))``, it is called once
+    the main thread has left the marked code, never in the middle of a
+    library operation, so what it raises unwinds through code with nothing
+    half done. Python's own handler for SIGINT gets this when the library is
+    imported; any other is the program's to wrap. A handler that only notes
+    the signal loses nothing by it: it runs a moment later.
+
+    Args:
+        handler: a signal handler, callable as ``handler(signum, frame)``.
+
+    Returns:
+        A handler that calls ``handler`` outside deferred code, whose
+        ``__wrapped__`` is ``handler``; or ``handler`` itself, if it holds
+        back already (the library's SIGINT handler, or one ``deferring()``
+        made).
+
+    Raises:
+        TypeError: ``handler`` is not callable as ``handler(signum, frame)``;
+            ``signal.SIG_DFL`` and ``signal.SIG_IGN`` are not, since Python
+            runs no code of its own for them.
+
+    Examples:
+        >>> import signal
+        >>> from osv_idioms.interrupts import deferring
+        >>> def stop(signum, frame):
+        ...     raise SystemExit(128 + signum)
+        >>> previous = signal.signal(signal.SIGTERM, deferring(stop))
+        >>> signal.getsignal(signal.SIGTERM).__wrapped__ is stop
+        True
+        >>> _ = signal.signal(signal.SIGTERM, previous)
+    """
+    if isinstance(handler, signal.Handlers):
+        raise TypeError(
+            f"deferring() wraps a handler that Python calls; signal.{handler.name} is not "
+            "one: Python runs no code for it, so there is nothing to hold back"
+        )
+    if isinstance(handler, _Deferring) or handler is _on_interrupt:
+        return handler
+    check_callable(handler, "deferring()'s handler", "handler(signum, frame)")
+    if accepts(handler, 2) is False:
+        name = getattr(handler, "__qualname__", handler)
+        raise TypeError(
+            "deferring()'s handler must be callable as handler(signum, frame); "
+            f"{name!r} can't take two arguments"
+        )
+    return _Deferring(handler)
+
+
+@final
+class _Deferring:
+    """What ``deferring()`` makes: a handler that calls the one it wraps outside deferred code."""
+
+    __slots__ = ("__wrapped__",)
+
+    def __init__(self, handler: Handler) -> None:
+        self.__wrapped__ = handler
+
+    def __call__(self, signum: int, frame: FrameType | None) -> object:
+        if _held_back(frame) and _hold_back(signum):
+            return None
+        return self.__wrapped__(signum, frame)  # outside deferred code, or in it if unsendable
+
+    def __repr__(self) -> str:
+        return f"deferring({self.__wrapped__!r})"
 
 
 def installed() -> bool:
@@ -314,7 +400,7 @@ def _install() -> None:
 
 
 def _after_fork_in_child() -> None:
-    _Redelivery.pending = False  # the thread that would have sent it is not in the child
+    _Redelivery.pending.clear()  # the threads that would have sent them are not in the child
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,5 +1,8 @@
 """Storms of real interrupts: ``_thread.interrupt_main()`` fired at random moments.
 
+Or storms of another real signal, sent with ``signal.pthread_kill``, whose
+handler raises: a SIGTERM handler that raises ``SystemExit``, say.
+
 The main thread repeats one operation while another thread interrupts it,
 thousands of times, with a switch interval short enough that the interrupts
 land inside the operation. The test then checks the state the operation
@@ -16,6 +19,7 @@ from __future__ import annotations
 import _thread
 import gc
 import random
+import signal
 import sys
 import threading
 import time
@@ -56,26 +60,48 @@ def _storm_conditions() -> Iterator[None]:
         gc.enable()
 
 
-def _fire(count: int, seed: int, started: threading.Event, done: threading.Event) -> None:
+def _fire(
+    count: int, seed: int, signum: int, started: threading.Event, done: threading.Event
+) -> None:
     pause = random.Random(seed)
+    main = threading.main_thread().ident
+    assert main is not None
     try:
         started.wait(60)  # the interrupts are for the operation, not for the test's own setup
         for _ in range(count):
-            _thread.interrupt_main()
+            if signum == signal.SIGINT:
+                _thread.interrupt_main()
+            else:
+                signal.pthread_kill(main, signum)
             time.sleep(pause.random() * 2e-4)
     finally:
         done.set()
 
 
-def storm(operation: Callable[[], object], *, interrupts: int = INTERRUPTS, seed: int = 0) -> Storm:
-    """Run ``operation`` over and over while ``interrupts`` interrupts arrive; return the tally."""
+def storm(
+    operation: Callable[[], object],
+    *,
+    interrupts: int = INTERRUPTS,
+    seed: int = 0,
+    signum: int = signal.SIGINT,
+    raised: type[BaseException] = KeyboardInterrupt,
+) -> Storm:
+    """Run ``operation`` over and over while ``interrupts`` interrupts arrive; return the tally.
+
+    By default the interrupts are Ctrl-C, raising ``KeyboardInterrupt``; with
+    ``signum`` they are that signal, whose handler (the caller installs it)
+    raises ``raised``.
+    """
     assert threading.current_thread() is threading.main_thread(), "interrupts go to the main thread"
-    assert installed(), "the library's SIGINT handler is not installed"
+    if signum == signal.SIGINT:
+        assert installed(), "the library's SIGINT handler is not installed"
     started, done = threading.Event(), threading.Event()
-    firing = threading.Thread(target=_fire, args=(interrupts, seed, started, done), name="storm")
+    firing = threading.Thread(
+        target=_fire, args=(interrupts, seed, signum, started, done), name="storm"
+    )
     with _storm_conditions():
         firing.start()
-        tally = _repeat(operation, started, done)
+        tally = _repeat(operation, raised, started, done)
         firing.join(60)
     assert not firing.is_alive()
     return tally
@@ -83,7 +109,10 @@ def storm(operation: Callable[[], object], *, interrupts: int = INTERRUPTS, seed
 
 @deferred
 def _repeat(
-    operation: Callable[[], object], started: threading.Event, done: threading.Event
+    operation: Callable[[], object],
+    raised_by_handler: type[BaseException],
+    started: threading.Event,
+    done: threading.Event,
 ) -> Storm:
     started.set()
     operations = raised = 0
@@ -91,14 +120,14 @@ def _repeat(
         try:
             operations += 1
             call_interruptibly(operation)
-        except KeyboardInterrupt:
+        except raised_by_handler:
             raised += 1
     quiet = 0
     while quiet < _QUIET_CALLS:  # interrupts held back still come: let them arrive here
         try:
             call_interruptibly(time.sleep, 0.002)
             quiet += 1
-        except KeyboardInterrupt:
+        except raised_by_handler:
             raised += 1
             quiet = 0
     return Storm(operations, raised)

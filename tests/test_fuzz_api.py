@@ -165,6 +165,9 @@ def fresh_name() -> str:
 def stub(v: int) -> None: ...
 
 
+def signal_handler(signum: int, frame: object) -> None: ...
+
+
 def the_tracepoint() -> Callable[..., None]:
     return trace.declare_tracepoint(fresh_name(), "v")
 
@@ -513,6 +516,7 @@ CASES: dict[str, Case] = {
         lambda: (_acquire_into_and_release, {"held": [], "lock": threading.Lock(), "timeout": 1.0})
     ),
     "interrupts.installed": plain(interrupts.installed),
+    "interrupts.deferring": plain(interrupts.deferring, "handler", handler=signal_handler),
     "forks.free_lock": case(lambda: (forks.free_lock, {"lock": threading.Lock()}), "lock"),
     "forks.free_in_child": case(lambda: (forks.free_in_child, {"lock": threading.Lock()}), "lock"),
     "forks.reset_in_child": case(

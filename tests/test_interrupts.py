@@ -9,18 +9,26 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
+from types import FrameType
 
 import pytest
 
 from osv_idioms import interrupts, locking, rcu, trace
-from osv_idioms.interrupts import acquire_into, call_into, deferred, interruptible
+from osv_idioms.interrupts import (
+    acquire_into,
+    call_interruptibly,
+    call_into,
+    deferred,
+    interruptible,
+)
 from osv_idioms.locking import Mutex, drop_lock, with_lock
 from osv_idioms.rcu import RcuDomain, RcuList, RcuPtr
 from osv_idioms.refcount import IntrusivePtr, IntrusiveRefCounted, make_shared
 from osv_idioms.signals import Signal
-from tests._storms import storm
+from tests._storms import Storm, storm
 
 JOIN_TIMEOUT_S = 30.0
 
@@ -268,6 +276,97 @@ class TestSignalsAndTraceUnderStorms:
         assert info.counting is False
 
 
+USER_SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
+
+
+def terminate(signum: int, frame: FrameType | None) -> None:
+    """A SIGTERM handler as services write it: raise ``SystemExit`` and let the program unwind."""
+    raise SystemExit(128 + signum)
+
+
+@pytest.fixture
+def sigterm_raises() -> Iterator[None]:
+    """SIGTERM raises ``SystemExit`` through ``deferring`` while the test runs."""
+    previous = signal.signal(signal.SIGTERM, interrupts.deferring(terminate))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def sigterm_storm(operation: Callable[[], object]) -> Storm:
+    """A storm of real SIGTERMs sent to the main thread, each raising ``SystemExit``."""
+    tally = storm(operation, signum=signal.SIGTERM, raised=SystemExit)
+    assert tally.raised > 0
+    return tally
+
+
+@pytest.mark.usefixtures("sigterm_raises")
+class TestARaisingHandlerOfOnesOwnUnderStorms:
+    """A handler of the program's own, wrapped by ``deferring``, cuts no operation in half."""
+
+    def test_with_lock_over_two_locks(self) -> None:
+        """SIGTERMs raising ``SystemExit`` into ``with with_lock(a, b)`` leave neither held."""
+        a, b = threading.Lock(), threading.Lock()
+
+        def operation() -> None:
+            with with_lock(a, b):
+                pass
+
+        sigterm_storm(operation)
+        assert not a.locked()
+        assert not b.locked()
+
+    def test_with_lock_general_path(self) -> None:
+        """The general path, over three kinds of lock, leaves none held."""
+        plain, recursive, mutex = threading.Lock(), threading.RLock(), Mutex("term-c")
+
+        def operation() -> None:
+            with with_lock(plain, recursive, mutex, timeout=5):
+                pass
+
+        sigterm_storm(operation)
+        assert not plain.locked()
+        assert other_thread_can(lambda: [lock.acquire() for lock in (plain, recursive, mutex)])
+
+    def test_clone_and_release(self) -> None:
+        """``root.clone().release()`` keeps ``use_count`` right: the resource closes at the end."""
+        root = make_shared(Device)
+        device = root.get()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)  # a clone cut off before it was named
+            sigterm_storm(lambda: root.clone().release())
+            gc.collect()
+        assert root.use_count == 1
+        root.release()
+        assert device.closed
+
+    def test_read_sections(self, domain: RcuDomain) -> None:
+        """Read sections are all closed: grace periods still end."""
+        ptr = RcuPtr((1, 2), domain=domain)
+
+        def operation() -> None:
+            with domain.read_lock():
+                ptr.read()
+
+        sigterm_storm(operation)
+        assert not domain.in_read_section()
+        assert other_thread_can(lambda: domain.synchronize(timeout=JOIN_TIMEOUT_S))
+
+    def test_connect_and_disconnect(self) -> None:
+        """Every slot left connected is one that emits call."""
+        changed = Signal[[int]]()
+        calls: list[int] = []
+
+        def operation() -> None:
+            changed.connect(calls.append).disconnect()
+
+        sigterm_storm(operation)
+        left = len(changed)  # a connection cut off before it was returned stays connected
+        changed.emit(1)
+        assert len(calls) == left
+
+
 class TestHandler:
     def test_installed_at_import(self) -> None:
         """Importing the library in the main thread installed the handler, under Python's name too."""
@@ -328,6 +427,99 @@ class TestHandler:
         with pytest.raises(ZeroDivisionError):
             call_into(made, divmod, 1, 0)
         assert made == [{"a": 1}]
+
+
+class TestDeferring:
+    def test_wraps_the_handler(self) -> None:
+        """The handler made is named after the one it calls, and wrapping it again changes nothing."""
+        wrapped = interrupts.deferring(terminate)
+        assert wrapped.__wrapped__ is terminate  # type: ignore[attr-defined]
+        assert repr(wrapped) == f"deferring({terminate!r})"
+        assert interrupts.deferring(wrapped) is wrapped
+
+    def test_the_installed_sigint_handler_is_deferring_already(self) -> None:
+        """Python's default handler, once the library replaced it, is returned as it is."""
+        assert interrupts.deferring(signal.default_int_handler) is signal.default_int_handler
+
+    def test_a_handler_outside_deferred_code_is_called_at_once(self) -> None:
+        """Outside deferred code the handler is called there and then, with what Python passed."""
+        calls: list[tuple[int, FrameType | None]] = []
+        wrapped = interrupts.deferring(lambda signum, frame: calls.append((signum, frame)))
+        here = sys._getframe()
+        assert wrapped(signal.SIGTERM, here) is None
+        assert calls == [(signal.SIGTERM, here)]
+
+    @pytest.mark.parametrize(
+        ("handler", "message"),
+        [
+            (
+                signal.SIG_DFL,
+                "deferring() wraps a handler that Python calls; signal.SIG_DFL is not one: "
+                "Python runs no code for it, so there is nothing to hold back",
+            ),
+            (
+                signal.SIG_IGN,
+                "deferring() wraps a handler that Python calls; signal.SIG_IGN is not one: "
+                "Python runs no code for it, so there is nothing to hold back",
+            ),
+            (
+                None,
+                "deferring()'s handler must be callable as handler(signum, frame), got None",
+            ),
+            (
+                len,
+                "deferring()'s handler must be callable as handler(signum, frame); "
+                "'len' can't take two arguments",
+            ),
+        ],
+    )
+    def test_refuses_what_is_not_a_handler(self, handler: object, message: str) -> None:
+        with pytest.raises(TypeError) as refused:
+            interrupts.deferring(handler)  # type: ignore[arg-type]
+        assert str(refused.value) == message
+
+    def test_a_coroutine_function_is_refused(self) -> None:
+        async def handler(signum: int, frame: object) -> None: ...
+
+        with pytest.raises(TypeError) as refused:
+            interrupts.deferring(handler)
+        assert str(refused.value) == (
+            "deferring()'s handler must be callable as handler(signum, frame), got the "
+            "coroutine function "
+            "'TestDeferring.test_a_coroutine_function_is_refused.<locals>.handler': calling it "
+            "would only make a coroutine that nothing awaits"
+        )
+
+    def test_two_kinds_of_signal_held_back_together_both_arrive(self) -> None:
+        """SIGUSR1 and SIGUSR2 held back by one operation are each handled once it is over."""
+        steps: list[str] = []
+
+        def note(signum: int, frame: FrameType | None) -> None:
+            steps.append(signal.Signals(signum).name)
+
+        @deferred
+        def operation() -> None:
+            steps.append("started")
+            signal.raise_signal(signal.SIGUSR1)
+            signal.raise_signal(signal.SIGUSR2)
+            steps.append("finished")
+
+        @deferred
+        def operation_then_wait() -> None:
+            operation()
+            for _ in range(int(JOIN_TIMEOUT_S / 0.01)):
+                if len(steps) == 4:
+                    return
+                call_interruptibly(time.sleep, 0.01)
+
+        previous = [signal.signal(kind, interrupts.deferring(note)) for kind in USER_SIGNALS]
+        try:
+            operation_then_wait()
+        finally:
+            for kind, handler in zip(USER_SIGNALS, previous, strict=True):
+                signal.signal(kind, handler)
+        assert steps[:2] == ["started", "finished"]
+        assert sorted(steps[2:]) == ["SIGUSR1", "SIGUSR2"]
 
 
 def run_child(
@@ -403,6 +595,34 @@ class TestRealSignals:
             interrupt_after="waiting",
         )
         assert (done.returncode, done.stdout) == (0, "interrupted in the wait; free held: False\n")
+
+    def test_with_no_thread_to_send_it_again_an_interrupt_is_raised_at_once(self) -> None:
+        """Out of threads, an interrupt in deferred code is raised where it landed, not lost."""
+        done = run_child(
+            """
+            import _thread, signal
+            from osv_idioms.interrupts import deferred
+
+            steps = []
+
+            @deferred
+            def operation():
+                steps.append("started")
+                signal.raise_signal(signal.SIGINT)
+                steps.append("finished")
+
+            _thread.stack_size(2**46)  # no thread can start now: there is no room for its stack
+            try:
+                operation()
+            except BaseException as exc:
+                print(type(exc).__name__, steps)
+            """
+        )
+        assert (done.returncode, done.stdout, done.stderr) == (
+            0,
+            "KeyboardInterrupt ['started']\n",
+            "",
+        )
 
     def test_another_handler_is_left_alone(self) -> None:
         """A program that set its own SIGINT handler first keeps it."""

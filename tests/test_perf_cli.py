@@ -537,6 +537,30 @@ def _hits(path: Path) -> list[str]:
     return [r["args"]["who"] for r in records if r["name"] == "forker_hit"]
 
 
+LOCKER = textwrap.dedent(
+    """
+    import signal
+    import threading
+    from osv_idioms.locking import with_lock
+
+    locks = [threading.Lock() for _ in range(4)]
+    handler = signal.getsignal(signal.SIGTERM)
+
+    def spin():
+        print("ready", flush=True)
+        while True:
+            with with_lock(*locks):
+                pass
+
+    try:
+        spin()
+    finally:
+        with with_lock(*locks, timeout=5):  # a lock SIGTERM left held would time out here
+            print("cleaned up; SIGTERM handler:", repr(handler).partition("(")[0], flush=True)
+    """
+)
+
+
 class TestSignals:
     @pytest.fixture
     def spin(self, tmp_path: Path) -> Path:
@@ -559,6 +583,16 @@ class TestSignals:
         )
         assert int(re.findall(r"\d+", last)[0]) == len(written) - 1  # and the thread's name record
         assert_only_the_programs_frames(err, spin, signum)
+
+    def test_sigterm_never_cuts_a_library_operation_in_half(self, tmp_path: Path) -> None:
+        """SIGTERM is held back inside library code: the program's ``finally`` gets the locks."""
+        locker = script_file(tmp_path, "locker.py", LOCKER)
+        child = start_perf("stat", "-i", "3600", "mutex_lock", "--", str(locker))
+        out, err = stop_when_ready(child, signal.SIGTERM)
+        assert (child.returncode, out) == (
+            143,
+            "ready\ncleaned up; SIGTERM handler: deferring\n",
+        ), err
 
     @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
     def test_stat_stopped_by_a_signal_prints_the_totals(

@@ -131,12 +131,20 @@ def run_program(program: Program) -> int:
 
 
 class _TerminateByRaising:
-    """SIGTERM raises ``Terminated`` in the main thread while the program runs, then no more."""
+    """SIGTERM raises ``Terminated`` in the main thread while the program runs, then no more.
+
+    Held back inside deferred library code, as Ctrl-C is: raised in the middle
+    of a library operation, it could leave a lock held that the program's own
+    ``finally`` then waits for.
+    """
 
     def __init__(self) -> None:
+        # Imported here, as each command imports its part of the library: --version needs none.
+        from ..interrupts import deferring  # noqa: PLC0415
+
         self._previous: object = None
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._raise)
+            self._previous = signal.signal(signal.SIGTERM, deferring(self._raise))
 
     @staticmethod
     def _raise(_signum: int, _frame: FrameType | None) -> None:

@@ -273,6 +273,11 @@ class _Redelivery:
 
 def _redeliver(signum: int) -> None:
     _Redelivery.pending.discard(signum)
+    if not callable(signal.getsignal(signum)):
+        # The program has let the signal go since (SIG_DFL, SIG_IGN, or a handler not set
+        # from Python): CPython drops one that comes too late for its handler, and so does
+        # this, rather than let SIG_DFL end a program that chose to handle it when it came.
+        return
     main = threading.main_thread().ident
     if main is not None and hasattr(signal, "pthread_kill"):
         signal.pthread_kill(main, signum)

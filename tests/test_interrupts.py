@@ -624,6 +624,43 @@ class TestRealSignals:
             "",
         )
 
+    def test_a_signal_the_program_let_go_meanwhile_is_not_sent_again(self) -> None:
+        """A handler put back to SIG_DFL while its signal was held back is not run, nor the default."""
+        done = run_child(
+            """
+            import _thread, signal, time
+            from osv_idioms.interrupts import call_interruptibly, deferred, deferring
+
+            noted = []
+            for kind in (signal.SIGUSR1, signal.SIGUSR2):
+                signal.signal(kind, deferring(lambda signum, frame: noted.append(signum)))
+
+            @deferred
+            def operation():
+                signal.raise_signal(signal.SIGUSR1)  # held back: it is on its way again
+                signal.raise_signal(signal.SIGUSR2)  # and so is this one, after it
+                signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # whose default ends the process
+
+            @deferred
+            def operation_then_wait():
+                operation()
+                # Until SIGUSR2 came and the threads sending them again have ended: a SIGUSR1
+                # sent to SIG_DFL would have ended this process within its thread's call.
+                for _ in range(3000):
+                    if noted and _thread._count() == 0:
+                        break
+                    call_interruptibly(time.sleep, 0.01)
+
+            operation_then_wait()
+            print("still running; noted:", [signal.Signals(kind).name for kind in noted])
+            """
+        )
+        assert (done.returncode, done.stdout, done.stderr) == (
+            0,
+            "still running; noted: ['SIGUSR2']\n",
+            "",
+        )
+
     def test_another_handler_is_left_alone(self) -> None:
         """A program that set its own SIGINT handler first keeps it."""
         done = run_child(
